@@ -1,0 +1,1 @@
+"""Derivations and exact solvers (no training code): angle alignment and distribution limits."""

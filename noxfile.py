@@ -1,0 +1,70 @@
+"""Automation for bnnlab: ``nox -s tests | figures | bench | lint | notebooks``.
+
+Every session builds its own virtual environment with the Python that runs nox and installs what it
+needs there; nothing installed by hand is relied on.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = False
+nox.options.error_on_missing_interpreters = True
+
+# Numba's on-disk cache goes next to the sources of the installed package; keep it inside the venv.
+ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (what CI runs). GPU tests are skipped, and counted, without a GPU."""
+    session.install(".[test,notebooks]")
+    args = session.posargs or ["-q"]
+    session.run("pytest", "tests", *args, env=ENV)
+
+
+@nox.session
+def figures(session: nox.Session) -> None:
+    """Regenerate every figure from scratch into figures/out/ (PNG and PDF).
+
+    Pass ``-- --only NAME`` to build a subset, ``-- --full`` to use full Fashion-MNIST where a figure
+    supports it (needs the data: see README).
+    """
+    session.install(".")
+    session.run("python", "figures/make_all.py", "--out", "figures/out", *session.posargs, env=ENV)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """pytest-benchmark suite; JSON saved under .benchmarks/ (ratios are printed as it runs)."""
+    session.install(".[test]")
+    os.makedirs(".benchmarks", exist_ok=True)
+    session.run(
+        "pytest",
+        "benchmarks",
+        "-o",
+        "addopts=--import-mode=importlib",
+        "--benchmark-only",
+        "--benchmark-json=.benchmarks/bench.json",
+        "-s",
+        *session.posargs,
+        env=ENV,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook in analysis/ headless; fail on any error."""
+    session.install(".[notebooks]")
+    session.run("python", "analysis/_run.py", *session.posargs, env=ENV)
