@@ -49,7 +49,9 @@ def check_dtype(x: Any, name: str, dtypes: Iterable[Any]) -> None:
         raise TypeError(f"{name}: expected dtype {names}, got {x.dtype}")
 
 
-def check_int(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` as ``int`` after checking it is an integer within [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")

@@ -115,7 +115,12 @@ class RunRecorder:
         atomic_write_text(self.path, text)
         atomic_write_json(
             self.meta_path,
-            {"config": self.config, "finished": finished, "name": self.name, "rows": len(self.rows)},
+            {
+                "config": self.config,
+                "finished": finished,
+                "name": self.name,
+                "rows": len(self.rows),
+            },
         )
 
 
@@ -171,5 +176,7 @@ def write_csv(path: str | os.PathLike[str], rows: Iterable[Mapping[str, Any]]) -
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
     for r in rows:
-        writer.writerow({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r.items()})
+        writer.writerow(
+            {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in r.items()}
+        )
     return atomic_write_text(path, buf.getvalue())
