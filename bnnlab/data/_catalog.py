@@ -13,6 +13,7 @@ from bnnlab.data.splits import colombo_split
 
 _OFFICIAL = ("train", "test")
 _COLOMBO = ("colombo-train", "colombo-test")
+COLOMBO_N_TEST = 10000  # held out of the 60000 official training images (REFERENCES.md §2.4)
 _SPLITS = {"fashion-mnist": _OFFICIAL + _COLOMBO, "fashion-mnist-mini": _OFFICIAL}
 
 
@@ -88,7 +89,9 @@ def load(
     if split in _OFFICIAL:
         return _fashion.load_idx_split(spec, split, root, download)
     images, labels = _fashion.load_idx_split(spec, "train", root, download)
-    x_train, y_train, x_test, y_test = colombo_split(images, labels, seed=seed)
+    x_train, y_train, x_test, y_test = colombo_split(
+        images, labels, seed=seed, n_test=COLOMBO_N_TEST
+    )
     return (x_train, y_train) if split == "colombo-train" else (x_test, y_test)
 
 

@@ -42,6 +42,7 @@ def colombo_split(
     L. Colombo, F. Pittorino, M. Roveri, "Training Multi-Layer Binary Neural Networks With Local
     Binary Error Signals", arXiv:2412.00119 (2024); Mach. Learn.: Sci. Technol. 6:035015 (2025).
     """
+    rng = make_rng(seed)
     images = as_array(images, "images")
     labels = as_array(labels, "labels", ndim=1)
     xp = namespace(images, labels)
@@ -49,6 +50,6 @@ def colombo_split(
     if labels.shape[0] != n:
         raise ValueError(f"labels: {labels.shape[0]} labels for {n} images")
     n_test = check_int(n_test, "n_test", minimum=1, maximum=n - 1)
-    perm = xp.asarray(make_rng(seed).permutation(n))
+    perm = xp.asarray(rng.permutation(n))
     train, test = perm[: n - n_test], perm[n - n_test :]
     return images[train], labels[train], images[test], labels[test]
