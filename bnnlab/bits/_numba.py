@@ -1,0 +1,233 @@
+"""Primary CPU backend: numba kernels on LLVM ``ctpop``, register-tiled, threaded by problem size.
+
+Implements the protocol of :mod:`bnnlab.bits._dispatch` (inputs trusted).
+
+Design
+------
+* ``popcount`` is an ``@intrinsic`` emitting LLVM's ``llvm.ctpop.i64``; LLVM lowers it to the
+  ``popcnt`` instruction for scalars, and when it vectorises the reduction loops to ``vpopcntq`` on
+  AVX-512 VPOPCNTDQ or to the ``vpshufb`` nibble-lookup + ``vpsadbw`` sequence on AVX2 (check with
+  ``python -m bnnlab.bits._asm``; documented in docs/performance.md).
+* GEMM: a 4 x 2 register tile (4 rows of A, 2 rows of B: 6 loads feed 8 XOR+popcount+add per word)
+  with the word loop innermost, and B split into column blocks of about ``_B_BLOCK_BYTES`` so the
+  block stays in L2 while every row tile of A streams over it. Edges (M % 4, N % 2) use smaller
+  tiles of the same loop.
+* The fused sign kernel is the same loop with a different store: the comparison
+  ``dot >= threshold`` is written straight into packed output words, so no (M, N) int array exists.
+* Threads: the row range is cut into chunks processed by ``prange``; the thread count is chosen from
+  the work (``M * N * W`` words): below ``_PARALLEL_MIN_WORDS`` the serial kernel runs on the
+  calling thread (on a loaded 2-core machine threading a small product only adds overhead), above
+  it up to ``numba.get_num_threads()`` threads. The thread count never changes results.
+* ``cache=True`` everywhere and one type signature per kernel (int16/int32 for the update), so
+  the compile cost (a few seconds) is paid once per machine.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange, types
+from numba.extending import intrinsic
+
+from bnnlab.bits._numpy import pack_last, unpack_last
+
+__all__ = [
+    "outer_update",
+    "pack_last",
+    "popcount",
+    "popcount_cols",
+    "popcount_rows",
+    "unpack_last",
+    "xnor_gemm",
+    "xnor_gemm_sign",
+]
+
+ARRAY_MODULE = "numpy"
+_PARALLEL_MIN_WORDS = 1 << 21  # ~1 ms of single-core XOR+popcount work
+_B_BLOCK_BYTES = 1 << 17  # B column block kept in L2
+_ONE = np.uint64(1)
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of one bits of a uint64 (``llvm.ctpop.i64``)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint64)
+        return builder.ctpop(value)
+
+    return types.uint64(x), codegen
+
+
+@njit(cache=True)
+def _dot(a, i, b, j, w):
+    s = np.uint64(0)
+    for t in range(w):
+        s += popcount(a[i, t] ^ b[j, t])
+    return s
+
+
+@njit(cache=True)
+def _store(out, bits, th, sign, k, i, j, s):
+    d = k - 2 * np.int64(s)
+    if sign:
+        if d >= th[j]:
+            bits[i, j >> 6] |= _ONE << np.uint64(j & 63)
+    else:
+        out[i, j] = d
+
+
+@njit(cache=True)
+def _rows(a, b, k, out, bits, th, sign, i0, i1, jb):
+    """Rows [i0, i1) of the product against all of b, in column blocks of jb rows of b."""
+    n, w = b.shape
+    i4 = i0 + ((i1 - i0) // 4) * 4
+    for j0 in range(0, n, jb):
+        j1 = min(n, j0 + jb)
+        j2 = j0 + ((j1 - j0) // 2) * 2
+        for i in range(i0, i4, 4):
+            for j in range(j0, j2, 2):
+                s00 = s01 = s10 = s11 = np.uint64(0)
+                s20 = s21 = s30 = s31 = np.uint64(0)
+                for t in range(w):
+                    b0 = b[j, t]
+                    b1 = b[j + 1, t]
+                    a0 = a[i, t]
+                    a1 = a[i + 1, t]
+                    a2 = a[i + 2, t]
+                    a3 = a[i + 3, t]
+                    s00 += popcount(a0 ^ b0)
+                    s01 += popcount(a0 ^ b1)
+                    s10 += popcount(a1 ^ b0)
+                    s11 += popcount(a1 ^ b1)
+                    s20 += popcount(a2 ^ b0)
+                    s21 += popcount(a2 ^ b1)
+                    s30 += popcount(a3 ^ b0)
+                    s31 += popcount(a3 ^ b1)
+                _store(out, bits, th, sign, k, i, j, s00)
+                _store(out, bits, th, sign, k, i, j + 1, s01)
+                _store(out, bits, th, sign, k, i + 1, j, s10)
+                _store(out, bits, th, sign, k, i + 1, j + 1, s11)
+                _store(out, bits, th, sign, k, i + 2, j, s20)
+                _store(out, bits, th, sign, k, i + 2, j + 1, s21)
+                _store(out, bits, th, sign, k, i + 3, j, s30)
+                _store(out, bits, th, sign, k, i + 3, j + 1, s31)
+            for j in range(j2, j1):
+                for r in range(4):
+                    _store(out, bits, th, sign, k, i + r, j, _dot(a, i + r, b, j, w))
+        for i in range(i4, i1):
+            for j in range(j0, j1):
+                _store(out, bits, th, sign, k, i, j, _dot(a, i, b, j, w))
+
+
+@njit(cache=True, parallel=True)
+def _rows_parallel(a, b, k, out, bits, th, sign, chunk, jb):
+    m = a.shape[0]
+    n_chunks = (m + chunk - 1) // chunk
+    for c in prange(n_chunks):
+        i0 = c * chunk
+        _rows(a, b, k, out, bits, th, sign, i0, min(m, i0 + chunk), jb)
+
+
+def _threads(work: int, rows: int) -> int:
+    """Threads for ``work`` units spread over ``rows`` independent rows (1 below the threshold)."""
+    if work < _PARALLEL_MIN_WORDS:
+        return 1
+    return max(1, min(numba.get_num_threads(), work // (_PARALLEL_MIN_WORDS // 2), rows))
+
+
+def _gemm(a, b, k, out, bits, th, sign):
+    m, w = a.shape
+    jb = max(2, (_B_BLOCK_BYTES // (8 * w)) // 2 * 2)
+    threads = _threads(m * b.shape[0] * w, -(-m // 4))
+    if threads == 1:
+        _rows(a, b, k, out, bits, th, sign, 0, m, jb)
+        return
+    # chunks of whole 4-row tiles, a few per thread for load balance on a shared machine
+    chunk = max(4, -(-m // (4 * threads)) // 4 * 4)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        _rows_parallel(a, b, k, out, bits, th, sign, chunk, jb)
+    finally:
+        numba.set_num_threads(previous)
+
+
+_NO_BITS = np.zeros((1, 1), dtype=np.uint64)
+_NO_TH = np.zeros(1, dtype=np.int32)
+_NO_OUT = np.zeros((1, 1), dtype=np.int32)
+
+
+def xnor_gemm(a, b, k, out):
+    _gemm(a, b, np.int64(k), out, _NO_BITS, _NO_TH, False)
+    return out
+
+
+def xnor_gemm_sign(a, b, k, thresholds, out):
+    out[...] = 0
+    _gemm(a, b, np.int64(k), _NO_OUT, out, thresholds, True)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _update(h, x, e, step, lo, hi, n_chunks):
+    n_in, n_out = h.shape
+    bsz = x.shape[0]
+    chunk = (n_in + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        acc = np.empty(n_out, dtype=np.int64)
+        for i in range(c * chunk, min(n_in, (c + 1) * chunk)):
+            for j in range(n_out):
+                acc[j] = h[i, j]
+            word = i >> 6
+            shift = np.uint64(i & 63)
+            for s in range(bsz):
+                d = step if (x[s, word] >> shift) & _ONE else -step
+                # e == 0 leaves acc unchanged, and acc is inside [lo, hi]: clipping every entry is
+                # exact and keeps the loop branch-free (vectorised).
+                for j in range(n_out):
+                    v = acc[j] + d * e[s, j]
+                    acc[j] = min(max(v, lo), hi)
+            for j in range(n_out):
+                h[i, j] = acc[j]
+
+
+def outer_update(h, x, e, step, lo, hi):
+    n_in, n_out = h.shape
+    threads = _threads(n_in * n_out * x.shape[0] // 8, n_in)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        _update(h, x, e, np.int64(step), np.int64(lo), np.int64(hi), threads)
+    finally:
+        numba.set_num_threads(previous)
+    return h
+
+
+@njit(cache=True)
+def _popcount_rows(a, out):
+    for r in range(a.shape[0]):
+        s = np.uint64(0)
+        for t in range(a.shape[1]):
+            s += popcount(a[r, t])
+        out[r] = s
+
+
+@njit(cache=True)
+def _popcount_cols(a, k, out):
+    out[:] = 0
+    for r in range(a.shape[0]):
+        for t in range(k):
+            out[t] += (a[r, t >> 6] >> np.uint64(t & 63)) & _ONE
+
+
+def popcount_rows(a, k, out):
+    _popcount_rows(a, out)
+    return out
+
+
+def popcount_cols(a, k, out):
+    _popcount_cols(a, np.int64(k), out)
+    return out
