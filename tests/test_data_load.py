@@ -8,14 +8,17 @@ Every test runs against a small generated dataset installed in place of the real
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import gzip
 import hashlib
 import http.server
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import pytest
 
 from bnnlab.data import _fashion, _sources, load
@@ -69,9 +72,15 @@ def fake(tmp_path, monkeypatch) -> Fake:
     debian = tmp_path / "debian" / "fashion-mnist"
     spec = dataclasses.replace(real, splits=splits, system_dirs=(str(debian),))
     monkeypatch.setattr(_fashion, "FASHION_MNIST", spec)
+    monkeypatch.setattr(_fashion, "_CACHE", collections.OrderedDict())  # isolate tests
     monkeypatch.delenv(_sources.ENV_DATA, raising=False)
     monkeypatch.delenv(spec.url_env, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    if sys.platform.startswith("linux"):  # the real platformdirs rule
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    else:
+        monkeypatch.setattr(
+            platformdirs, "user_cache_dir", lambda app: str(tmp_path / "xdg-cache" / app)
+        )
     cache = _sources.cache_dir(spec.dirname)
     assert cache == tmp_path / "xdg-cache" / "bnnlab" / "fashion-mnist"
     return Fake(spec, arrays, gz, raw, cache, debian)
@@ -371,3 +380,24 @@ def test_colombo_splits_through_load(fake, tmp_path, monkeypatch):
     assert xt.shape == (N_TRAIN - 10, 28, 28) and xv.shape == (10, 28, 28)
     for got, expected in zip((xt, yt, xv, yv), want, strict=True):
         assert (got == expected).all()
+
+
+def test_verified_arrays_are_reused_but_a_changed_file_is_not(fake, tmp_path, monkeypatch):
+    root = fake.install(tmp_path / "root")
+    calls = []
+    real = _fashion.idx_from_bytes
+
+    def counting(raw, source, *, ndim):
+        calls.append(Path(source).name)
+        return real(raw, source, ndim=ndim)
+
+    monkeypatch.setattr(_fashion, "idx_from_bytes", counting)
+    x1, _ = load("fashion-mnist", root=root)
+    x1[0, 0, 0] ^= 0xFF  # the caller's copy, not the cached array
+    x2, _ = load("fashion-mnist", root=root)
+    assert len(calls) == 2  # images and labels decoded once
+    _check(fake, "train", x2, load("fashion-mnist", root=root)[1])
+    bad = _corrupt(fake, root, "train-images-idx3-ubyte.gz")  # same size, same second
+    with pytest.raises(ValueError, match="SHA-256"):
+        load("fashion-mnist", root=root)
+    assert calls[-1] == bad.name

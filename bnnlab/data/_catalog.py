@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import check_choice
+from bnnlab._validation import check_choice, make_rng
 from bnnlab.data import _fashion, _mini
 from bnnlab.data.splits import colombo_split
 
@@ -47,7 +47,8 @@ def load(
         ``"train"``/``"test"``: the official files (Fashion-MNIST 60000 / 10000; mini 10000 /
         2000). ``"colombo-train"``/``"colombo-test"`` (``"fashion-mnist"`` only; needs ``seed``):
         the 50000 / 10000 split of the official training file by :func:`colombo_split`
-        (REFERENCES.md §2.4).
+        (REFERENCES.md §2.4). The two halves match when both calls get the same *int* seed (a
+        Generator is advanced by the first call).
     root : path, optional
         Directory searched first, and where ``download=True`` stores files.
     download : bool
@@ -79,6 +80,7 @@ def load(
     if split in _COLOMBO:
         if seed is None:
             raise TypeError(f"seed: split {split!r} needs an explicit seed (int or Generator)")
+        seed = make_rng(seed)
     elif seed is not None:
         raise ValueError(
             f"seed: split {split!r} is not random; pass seed only with a Colombo split"

@@ -11,6 +11,8 @@ were computed from the Debian files and checked to be the official content (6000
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bnnlab.data import _sources
-from bnnlab.data._idx import read_idx
+from bnnlab.data._idx import idx_from_bytes
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,23 @@ def _fetch(
     return [p for p in found if p is not None]
 
 
+_CACHE: collections.OrderedDict[tuple[str, IDXFile, int], np.ndarray] = collections.OrderedDict()
+_CACHE_SIZE = 4
+
+
 def _read_verified(path: Path, spec_file: IDXFile, ndim: int) -> np.ndarray:
-    array, digest = read_idx(path, ndim=ndim)
+    """The verified, read-only array of an IDX file.
+
+    The arrays of the last few verified files are kept, keyed by the SHA-256 of the file's raw
+    (compressed) bytes, so loading a split again (e.g. the two halves of the Colombo split) costs
+    a read and a hash instead of decompression; a changed file never hits the cache.
+    """
+    raw = path.read_bytes()
+    key = (hashlib.sha256(raw).hexdigest(), spec_file, ndim)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    array, digest = idx_from_bytes(raw, str(path), ndim=ndim)
     if digest != spec_file.sha256:
         raise ValueError(
             f"{path}: SHA-256 of the decompressed content is {digest}, expected {spec_file.sha256} "
@@ -162,6 +179,9 @@ def _read_verified(path: Path, spec_file: IDXFile, ndim: int) -> np.ndarray:
         )
     if array.shape[0] != spec_file.count:
         raise ValueError(f"{path}: {array.shape[0]} items, expected {spec_file.count}")
+    _CACHE[key] = array
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
     return array
 
 

@@ -84,21 +84,24 @@ def parse_idx(data: bytes, source: str, *, ndim: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, count=expected, offset=header).reshape(shape)
 
 
+def idx_from_bytes(raw: bytes, source: str, *, ndim: int) -> tuple[np.ndarray, str]:
+    """Parse the bytes of an IDX file (gzip-compressed or not); see :func:`read_idx`."""
+    data = decompress(raw, source)
+    return parse_idx(data, source, ndim=ndim), hashlib.sha256(data).hexdigest()
+
+
 def read_idx(path: str | os.PathLike[str], *, ndim: int) -> tuple[np.ndarray, str]:
     """Read an IDX file (gzip-compressed or not).
 
     Returns
     -------
     array : numpy.ndarray
-        uint8 array with ``ndim`` dimensions.
+        Read-only uint8 array with ``ndim`` dimensions.
     sha256 : str
         Hex SHA-256 of the decompressed bytes (the file's identity, independent of how it was
         compressed).
     """
-    path = Path(path)
-    data = decompress(path.read_bytes(), str(path))
-    digest = hashlib.sha256(data).hexdigest()
-    return parse_idx(data, str(path), ndim=ndim), digest
+    return idx_from_bytes(Path(path).read_bytes(), str(path), ndim=ndim)
 
 
 def encode_idx(array: np.ndarray) -> bytes:
