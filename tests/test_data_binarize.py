@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from bnnlab.data import global_median, per_image_median, thermometer
 
@@ -101,3 +104,24 @@ def test_thermometer_counts_levels():
 def test_bad_arguments(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@given(
+    hnp.arrays(
+        np.uint8,
+        st.tuples(st.integers(1, 5), st.integers(1, 7)),
+        elements=st.integers(0, 255),
+    )
+)
+def test_medians_match_a_sorted_list_reference(x):
+    def median(values):
+        s = sorted(float(v) for v in values)
+        n = len(s)
+        return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+    m = median(x.ravel())
+    codes, got = global_median(x)
+    assert got == m
+    assert codes.tolist() == [[1 if v > m else -1 for v in row] for row in x.tolist()]
+    per = per_image_median(x)
+    assert per.tolist() == [[1 if v > median(row) else -1 for v in row] for row in x.tolist()]

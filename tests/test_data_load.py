@@ -344,7 +344,7 @@ def test_download_server_content_differs_from_pin(fake, server):
 
 def test_download_http_error(fake, server):
     del server.files["t10k-labels-idx1-ubyte.gz"]
-    with pytest.raises(Exception, match=r"404"):
+    with pytest.raises(OSError, match=r"^t10k-labels-idx1-ubyte.gz: download from http://127.*404"):
         load("fashion-mnist", "test", download=True)
     assert not (fake.cache / "t10k-labels-idx1-ubyte.gz").exists()
 
@@ -401,3 +401,12 @@ def test_verified_arrays_are_reused_but_a_changed_file_is_not(fake, tmp_path, mo
     with pytest.raises(ValueError, match="SHA-256"):
         load("fashion-mnist", root=root)
     assert calls[-1] == bad.name
+
+
+def test_download_never_replaces_a_corrupt_local_file(fake, server):
+    bad = _corrupt(fake, fake.cache, "train-images-idx3-ubyte.gz")
+    before = bad.read_bytes()
+    with pytest.raises(ValueError, match="SHA-256"):
+        load("fashion-mnist", download=True)
+    assert bad.read_bytes() == before
+    assert server.requests == ["/fmnist/train-labels-idx1-ubyte.gz"]  # only the missing file

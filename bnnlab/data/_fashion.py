@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +157,7 @@ def _fetch(
 
 _CACHE: collections.OrderedDict[tuple[str, IDXFile, int], np.ndarray] = collections.OrderedDict()
 _CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
 
 
 def _read_verified(path: Path, spec_file: IDXFile, ndim: int) -> np.ndarray:
@@ -167,9 +169,10 @@ def _read_verified(path: Path, spec_file: IDXFile, ndim: int) -> np.ndarray:
     """
     raw = path.read_bytes()
     key = (hashlib.sha256(raw).hexdigest(), spec_file, ndim)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
     array, digest = idx_from_bytes(raw, str(path), ndim=ndim)
     if digest != spec_file.sha256:
         raise ValueError(
@@ -179,9 +182,10 @@ def _read_verified(path: Path, spec_file: IDXFile, ndim: int) -> np.ndarray:
         )
     if array.shape[0] != spec_file.count:
         raise ValueError(f"{path}: {array.shape[0]} items, expected {spec_file.count}")
-    _CACHE[key] = array
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[key] = array
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return array
 
 

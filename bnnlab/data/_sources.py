@@ -75,8 +75,8 @@ def download(url: str, sha256: str, dest: Path) -> Path:
     ------
     ValueError
         If the downloaded file's hash differs from ``sha256`` (pooch removes the download).
-    OSError / requests exceptions
-        On network failures.
+    OSError
+        On network or HTTP failures (nothing is left at ``dest``).
     """
     import pooch
 
@@ -91,4 +91,6 @@ def download(url: str, sha256: str, dest: Path) -> Path:
         )
     except ValueError as exc:
         raise ValueError(f"{dest.name}: download from {url} failed verification: {exc}") from exc
+    except OSError as exc:  # includes requests' network and HTTP errors
+        raise OSError(f"{dest.name}: download from {url} failed: {exc}") from exc
     return Path(path)
