@@ -318,3 +318,19 @@ def test_brute_force_limits():
         brute_force(np.ones(3), code="x")
     with pytest.raises(ValueError, match=r"^w: an all-zero"):
         brute_force(np.zeros(3), code="01")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("code", CODES)
+def test_cupy_matches_numpy(code, rng):
+    import cupy
+
+    w = rng.laplace(size=(16, 64))
+    a = align(w, code)
+    g = align(cupy.asarray(w), code)
+    assert isinstance(g.code, cupy.ndarray)
+    assert np.array_equal(cupy.asnumpy(g.code), a.code)
+    assert np.array_equal(cupy.asnumpy(g.k), a.k)
+    np.testing.assert_allclose(cupy.asnumpy(g.cosine), a.cosine, rtol=1e-13)
+    b = brute_force(cupy.asarray(w[:3, :10]), code)
+    np.testing.assert_allclose(cupy.asnumpy(b.cosine), align(w[:3, :10], code).cosine, rtol=1e-12)

@@ -76,6 +76,7 @@ TIE_RTOL = 1e-12
 MAX_BRUTE_FORCE_N = 24
 _CODES = ("pm1", "01")
 _CHUNK = 1 << 15
+_KEEP_BYTES = 1 << 26
 
 
 def _scalar_or_array(x: Any, one_d: bool) -> Any:
@@ -150,9 +151,7 @@ def _check_weights(w: Any, name: str = "w") -> tuple[Any, bool]:
     """Validate ``w`` (1-D or 2-D, real, finite, no all-zero row); return (float64 2-D, was_1d)."""
     arr = as_array(w, name, ndim=(1, 2))
     xp = namespace(arr)
-    if arr.dtype == xp.bool_ or not (
-        xp.issubdtype(arr.dtype, xp.integer) or xp.issubdtype(arr.dtype, xp.floating)
-    ):
+    if np.dtype(arr.dtype).kind not in "iuf":
         raise TypeError(f"{name}: expected a real-valued (integer or float) array, got {arr.dtype}")
     check_finite(arr, name)
     one_d = arr.ndim == 1
@@ -359,13 +358,19 @@ def brute_force(w: Any, code: str = "pm1") -> Alignment:
                 cos = ((2.0 * bits - 1.0) @ target.T) / (math.sqrt(n) * tnorm[None, :])
             yield idx, pc.astype(xp.int64), cos
 
+    # Two passes (maximum, then the tie rule); the first pass's chunks are kept when they fit in
+    # _KEEP_BYTES so the second pass does not recompute them.
+    keep = total * m * 8 <= _KEEP_BYTES
+    kept = []
     best = xp.full((m,), -xp.inf)
-    for _, _, cos in chunks():
-        best = xp.maximum(best, xp.max(cos, axis=0))
+    for chunk in chunks():
+        best = xp.maximum(best, xp.max(chunk[2], axis=0))
+        if keep:
+            kept.append(chunk)
     thresh = best - TIE_RTOL * xp.abs(best)
     big = xp.int64((n + 1) << n)
     key = xp.full((m,), big, dtype=xp.int64)
-    for idx, pc, cos in chunks():
+    for idx, pc, cos in kept if keep else chunks():
         rank = pc if code == "01" else n - pc
         cand_key = xp.where(cos >= thresh[None, :], (rank * total + idx)[:, None], big)
         key = xp.minimum(key, xp.min(cand_key, axis=0))
