@@ -24,7 +24,11 @@ def _samples(x: Any) -> Any:
 
 
 def _sign(mask: Any, xp: Any) -> Any:
-    return xp.where(mask, 1, -1).astype(xp.int8)
+    """Boolean mask → int8 ±1 without an int64 intermediate."""
+    out = mask.astype(xp.int8)
+    out *= 2
+    out -= 1
+    return out
 
 
 def global_median(x: Any, *, median: float | None = None) -> tuple[Any, float]:
