@@ -1,0 +1,253 @@
+"""Latent-weight training loop (STE family, SiMaN) with per-epoch metrics, callbacks and records.
+
+One epoch: ``model.set_epoch(e, epochs)`` (binarizer schedules: SiMaN's clip, IR-Net's EDE), a seeded
+permutation of the training set split into ``ceil(n / batch_size)`` batches of near-equal size
+(``numpy.array_split``: no tiny last batch for BatchNorm), and for each batch
+forward (training mode) → softmax cross-entropy → backward → optimiser step, with the learning rate
+set from the schedule before the step. Then evaluation on the test set (evaluation mode), the
+callbacks, and the recorder.
+
+Determinism: the shuffling uses only ``numpy.random.default_rng(seed)``; the model's initialisation
+has its own seed. The same seeds on the same machine give identical numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from bnnlab._validation import as_array, check_int, make_rng
+from bnnlab._xp import namespace
+from bnnlab.nn._module import Layer
+from bnnlab.nn.loss import softmax_cross_entropy
+from bnnlab.optim._base import Optimizer
+from bnnlab.optim.schedules import Schedule
+
+Callback = Callable[[int, Layer, dict[str, Any]], Mapping[str, Any] | None]
+
+
+def _check_xy(x: Any, y: Any, name: str) -> tuple[Any, Any]:
+    x = as_array(x, f"{name} images")
+    y = as_array(y, f"{name} labels", ndim=1)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} labels: expected an integer array, got dtype {y.dtype}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"{name} labels: {y.shape[0]} labels for {x.shape[0]} images (first axis must match)"
+        )
+    if int(y.min()) < 0:
+        raise ValueError(f"{name} labels: negative label {int(y.min())}")
+    return x, y
+
+
+def _split_data(data: Any) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
+    if isinstance(data, Mapping):
+        if "train" not in data:
+            raise ValueError("data: a mapping needs a 'train' entry (x, y) and optionally 'test'")
+        train = _check_xy(*data["train"], "train")
+        test = _check_xy(*data["test"], "test") if data.get("test") is not None else None
+        return train, test
+    data = tuple(data)
+    if len(data) == 2:
+        return _check_xy(*data, "train"), None
+    if len(data) == 4:
+        return _check_xy(data[0], data[1], "train"), _check_xy(data[2], data[3], "test")
+    raise ValueError(
+        f"data: expected (x_train, y_train[, x_test, y_test]) or a mapping, got {len(data)} items"
+    )
+
+
+def _model_dtype(model: Layer) -> Any:
+    params = model.parameters()
+    return params[0].data.dtype if params else np.float32
+
+
+def _batch(model: Layer, x: Any, y: Any, idx: Any) -> tuple[Any, Any]:
+    xp = namespace(*(p.data for p in model.parameters()))
+    xb = xp.asarray(x[idx], dtype=_model_dtype(model))
+    return xb, xp.asarray(y[idx])
+
+
+def _check_labels(logits: Any, y: Any, where: str) -> None:
+    if int(y.max()) >= logits.shape[1]:
+        raise ValueError(
+            f"{where} labels: label {int(y.max())} but the model has {logits.shape[1]} outputs"
+        )
+
+
+def evaluate(
+    model: Layer, x: Any, y: Any, batch_size: int = 1000, *, loss: Callable = softmax_cross_entropy
+) -> dict[str, float]:
+    """Mean loss and accuracy of ``model`` (evaluation mode) on ``(x, y)``.
+
+    Returns
+    -------
+    dict
+        ``{"loss": float, "accuracy": float}`` (accuracy in [0, 1]).
+    """
+    x, y = _check_xy(x, y, "eval")
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    n = x.shape[0]
+    total_loss = 0.0
+    correct = 0
+    for start in range(0, n, batch_size):
+        idx = slice(start, start + batch_size)
+        xb, yb = _batch(model, x, y, idx)
+        logits = model.forward(xb, False)
+        if start == 0:
+            _check_labels(logits, yb, "eval")
+        lval, _ = loss(logits, yb)
+        total_loss += float(lval) * xb.shape[0]
+        correct += int((namespace(logits).argmax(logits, axis=1) == yb).sum())
+    return {"loss": total_loss / n, "accuracy": correct / n}
+
+
+def train(
+    model: Layer,
+    data: Any,
+    *,
+    optimizer: Optimizer,
+    schedule: Schedule | None = None,
+    epochs: int,
+    batch_size: int,
+    seed: Any,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+    recorder: Any = None,
+    eval_batch_size: int = 1000,
+    record_initial: bool = False,
+    loss: Callable = softmax_cross_entropy,
+) -> list[dict[str, Any]]:
+    """Train ``model`` and return one metrics row per epoch.
+
+    Parameters
+    ----------
+    model : Layer
+        E.g. :func:`bnnlab.nn.binary_mlp`; its parameters decide the array library and dtype
+        (each batch is converted with ``xp.asarray(x[idx], dtype)``, inputs are not rescaled).
+    data : tuple or mapping
+        ``(x_train, y_train)``, ``(x_train, y_train, x_test, y_test)`` or
+        ``{"train": (x, y), "test": (x, y)}``; integer labels.
+    optimizer : Optimizer
+        Built on the model's parameters (:mod:`bnnlab.optim`).
+    schedule : Schedule, optional
+        Sets ``optimizer.lr`` before every step (per epoch or per step, see
+        :mod:`bnnlab.optim.schedules`); ``None`` keeps the optimiser's rate.
+    epochs, batch_size : int
+    seed : int or numpy.random.Generator
+        Seed of the shuffling.
+    callbacks : iterable of callables ``(epoch, model, metrics) -> dict | None``
+        Called after each epoch's evaluation with the 1-based epoch and a copy of the row; returned
+        dicts are merged into the row (a key clashing with an existing one is an error).
+    progress : bool
+        Show a tqdm progress bar per epoch (on stderr).
+    recorder : bnnlab.experiments.records.RunRecorder, optional
+        Each row is appended (atomically rewritten on disk) and the run marked finished at the end.
+        Callers wanting to skip finished runs check ``recorder.finished`` first.
+    eval_batch_size : int
+    record_initial : bool
+        Also produce an ``epoch = 0`` row before training (test metrics and callbacks on the
+        initial model; train metrics and lr are NaN).
+    loss : callable ``(logits, labels) -> (loss, grad)``
+
+    Returns
+    -------
+    list of dict
+        Rows with ``epoch`` (1-based), ``train_loss``, ``train_acc`` (running means over the
+        epoch, training mode), ``test_loss``, ``test_acc`` (if a test set is given), ``lr`` (the
+        rate of the epoch's last step), ``seconds`` (training time of the epoch), plus the
+        callbacks' keys.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(model, Layer):
+        raise TypeError(f"model: expected a bnnlab.nn Layer, got {type(model).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer: expected a bnnlab.optim Optimizer, got {type(optimizer).__name__}"
+        )
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule: expected a Schedule or None, got {type(schedule).__name__}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=2)
+    eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+    callbacks = list(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"callbacks: {cb!r} is not callable")
+    rng = make_rng(seed)
+    (x, y), test = _split_data(data)
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError("data: need at least 2 training samples")
+    steps = math.ceil(n / batch_size)
+    rows: list[dict[str, Any]] = []
+
+    def finish_row(epoch: int, row: dict[str, Any]) -> dict[str, Any]:
+        if test is not None:
+            ev = evaluate(model, test[0], test[1], eval_batch_size, loss=loss)
+            row["test_loss"], row["test_acc"] = ev["loss"], ev["accuracy"]
+        for cb in callbacks:
+            extra = cb(epoch, model, dict(row))
+            if extra:
+                clash = set(extra) & set(row)
+                if clash:
+                    raise ValueError(f"callbacks: {cb!r} returned existing keys {sorted(clash)}")
+                row.update(extra)
+        if recorder is not None:
+            recorder.append(row)
+        rows.append(row)
+        return row
+
+    if record_initial:
+        nan = float("nan")
+        finish_row(0, {"epoch": 0, "train_loss": nan, "train_acc": nan, "lr": nan, "seconds": 0.0})
+
+    for epoch in range(epochs):
+        model.set_epoch(epoch, epochs)
+        batches = np.array_split(rng.permutation(n), steps)
+        total_loss = 0.0
+        correct = 0
+        lr = optimizer.lr
+        t0 = time.perf_counter()
+        bar = tqdm(
+            total=steps, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False
+        )
+        try:
+            for step, idx in enumerate(batches):
+                if schedule is not None:
+                    lr = schedule.lr(epoch, step, steps)
+                    optimizer.set_lr(lr)
+                xb, yb = _batch(model, x, y, idx)
+                logits = model.forward(xb, True)
+                if epoch == 0 and step == 0:
+                    _check_labels(logits, yb, "train")
+                lval, grad = loss(logits, yb)
+                model.backward(grad)
+                optimizer.step()
+                bl = float(lval)
+                total_loss += bl * len(idx)
+                correct += int((namespace(logits).argmax(logits, axis=1) == yb).sum())
+                bar.update(1)
+                if progress:
+                    bar.set_postfix(loss=f"{bl:.4f}", lr=f"{lr:.3g}", refresh=False)
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - t0
+        if not math.isfinite(total_loss):
+            raise FloatingPointError(f"train: loss became {total_loss} in epoch {epoch + 1}")
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": total_loss / n,
+            "train_acc": correct / n,
+            "lr": float(lr),
+            "seconds": seconds,
+        }
+        finish_row(epoch + 1, row)
+    if recorder is not None:
+        recorder.finish()
+    return rows

@@ -1,0 +1,36 @@
+"""Latent-weight layers with hand-written backward passes, binarizers, loss and small BNN models.
+
+Layers have an explicit ``forward(x, train)`` (storing caches in training mode) and
+``backward(grad)`` (returning the input gradient, writing each parameter's ``grad``). Arrays may be
+numpy or cupy (``model.to(cupy)``); the code is written against the array namespace.
+
+Analysis hooks find the binarized layers with ``model.binarized_layers() -> [(name, layer)]``;
+each layer has ``layer.weight`` (latent), ``layer.binary_weight()`` (forward binary weight) and
+``layer.weight_binarizer``.
+"""
+
+from bnnlab.nn import binarizers, init
+from bnnlab.nn._module import Layer, Parameter, Sequential
+from bnnlab.nn.linear import Conv2d, Dense
+from bnnlab.nn.loss import softmax_cross_entropy
+from bnnlab.nn.models import binary_cnn, binary_mlp
+from bnnlab.nn.norm import BatchNorm1d, BatchNorm2d
+from bnnlab.nn.shape import Flatten, MaxPool2d, Reshape
+
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
+    "Dense",
+    "Flatten",
+    "Layer",
+    "MaxPool2d",
+    "Parameter",
+    "Reshape",
+    "Sequential",
+    "binarizers",
+    "binary_cnn",
+    "binary_mlp",
+    "init",
+    "softmax_cross_entropy",
+]

@@ -1,0 +1,162 @@
+"""Training loop: learns a separable problem, is deterministic, callbacks and records work."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from bnnlab import nn, optim
+from bnnlab.experiments.records import RunRecorder, read_records
+from bnnlab.learn.latent import evaluate, train
+
+
+def blobs(seed, n=1200, d=16, classes=4):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((classes, d)) * 2.5
+    y = rng.integers(0, classes, n)
+    x = (centers[y] + rng.standard_normal((n, d))).astype(np.float32)
+    return x[: n * 3 // 4], y[: n * 3 // 4], x[n * 3 // 4 :], y[n * 3 // 4 :]
+
+
+def setup(weight_binarizer="ste_sign", seed=1, **kw):
+    model = nn.binary_mlp(16, (32, 32), 4, weight_binarizer=weight_binarizer, seed=seed, **kw)
+    groups = optim.param_groups(model, 5e-4, no_decay=("binarized", "scale"))
+    opt = optim.SGD(groups, lr=0.05, momentum=0.9)
+    return model, opt
+
+
+def strip_time(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("wb", "ab", "scale"), [("ste_sign", "ste_sign", False), ("siman", "siman_act", True)]
+)
+def test_binary_mlp_learns_separable_problem_fast(wb, ab, scale):
+    data = blobs(0)
+    model, opt = setup(wb, act_binarizer=ab, scale=scale)
+    t0 = time.perf_counter()
+    rows = train(
+        model,
+        data,
+        optimizer=opt,
+        schedule=optim.schedules.Cosine(0.05, 4, warmup=1),
+        epochs=4,
+        batch_size=50,
+        seed=0,
+        progress=False,
+    )
+    assert time.perf_counter() - t0 < 5
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert rows[-1]["test_acc"] > 0.9  # chance is 0.25
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert set(rows[0]) == {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "lr",
+        "seconds",
+    }
+    ev = evaluate(model, data[2], data[3], batch_size=64)
+    assert ev["accuracy"] == rows[-1]["test_acc"]
+    assert ev["loss"] == pytest.approx(rows[-1]["test_loss"], rel=1e-6)
+
+
+def test_same_seed_identical_metrics_and_weights():
+    data = blobs(1)
+    runs = []
+    for _ in range(2):
+        model, opt = setup("siman", scale=True)
+        rows = train(model, data, optimizer=opt, epochs=2, batch_size=64, seed=5, progress=False)
+        runs.append((strip_time(rows), model["fc2"].weight.copy()))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    model, opt = setup("siman", scale=True)
+    other = train(model, data, optimizer=opt, epochs=2, batch_size=64, seed=6, progress=False)
+    assert strip_time(other) != runs[0][0]
+
+
+def test_callbacks_recorder_initial_row_and_schedule(tmp_path):
+    data = {"train": blobs(2)[:2], "test": blobs(2)[2:]}
+    model, opt = setup()
+    seen = []
+
+    def hook(epoch, m, metrics):
+        seen.append((epoch, metrics["epoch"]))
+        assert m is model
+        return {"n_binarized": len(m.binarized_layers())}
+
+    rec = RunRecorder(tmp_path, "demo", {"seed": 0})
+    sched = optim.schedules.Step(0.1, step_size=1, gamma=0.5)
+    rows = train(
+        model,
+        data,
+        optimizer=opt,
+        schedule=sched,
+        epochs=3,
+        batch_size=100,
+        seed=0,
+        callbacks=[hook],
+        recorder=rec,
+        record_initial=True,
+        progress=False,
+    )
+    assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert [r["lr"] for r in rows[1:]] == [0.1, 0.05, 0.025]
+    assert math.isnan(rows[0]["train_loss"]) and "test_acc" in rows[0]
+    assert all(r["n_binarized"] == 2 for r in rows)
+    assert rec.finished
+    stored = read_records(tmp_path, "demo")
+    assert [r["epoch"] for r in stored] == [0, 1, 2, 3]
+    assert stored[-1]["test_acc"] == rows[-1]["test_acc"]
+
+
+def test_callback_key_clash_is_an_error():
+    model, opt = setup()
+    with pytest.raises(ValueError, match="callbacks"):
+        train(
+            model,
+            blobs(3),
+            optimizer=opt,
+            epochs=1,
+            batch_size=64,
+            seed=0,
+            progress=False,
+            callbacks=[lambda e, m, r: {"lr": 1.0}],
+        )
+
+
+def test_progress_bar_runs(capsys):
+    model, opt = setup()
+    train(model, blobs(4)[:2], optimizer=opt, epochs=1, batch_size=300, seed=0, progress=True)
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+def test_set_epoch_reaches_binarizers():
+    model, opt = setup("siman", seed=2)
+    model["fc2"].weight_binarizer.clip = True
+    train(model, blobs(5)[:2], optimizer=opt, epochs=3, batch_size=300, seed=0, progress=False)
+    assert model["fc2"].weight_binarizer.clip_percent == pytest.approx(15 * (1 - 2 / 3))
+
+
+def test_validation_errors():
+    model, opt = setup()
+    x, y, _, _ = blobs(6)
+    kw = {"optimizer": opt, "epochs": 1, "batch_size": 32, "seed": 0, "progress": False}
+    with pytest.raises(ValueError, match="train labels"):
+        train(model, (x, y[:-1]), **kw)
+    with pytest.raises(TypeError, match="train labels"):
+        train(model, (x, y.astype(float)), **kw)
+    with pytest.raises(ValueError, match="train labels"):
+        train(model, (x, y + 4), **kw)
+    with pytest.raises(ValueError, match="data"):
+        train(model, (x, y, x), **kw)
+    with pytest.raises(TypeError, match="seed"):
+        train(model, (x, y), **{**kw, "seed": None})
+    with pytest.raises(TypeError, match="optimizer"):
+        train(model, (x, y), **{**kw, "optimizer": "sgd"})
