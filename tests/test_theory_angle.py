@@ -78,14 +78,12 @@ def test_align_equals_brute_force_with_ties(code, w):
     assert np.array_equal(a.code, b.code)
 
 
-@given(real_w)
+@given(real_w.filter(lambda w: w.size <= 8))
 def test_fixed_k_is_best_among_codes_with_k_ones(w):
     n = w.size
     curve = cosine_by_k(w)
     v = np.abs(w) / np.abs(w).max()  # the oracle must not underflow either
     for k in range(1, n + 1):
-        if math.comb(n, k) > 500:
-            continue
         best = max(
             float(v[list(idx)].sum()) / (math.sqrt(k) * np.linalg.norm(v))
             for idx in itertools.combinations(range(n), k)
