@@ -172,35 +172,68 @@ def xnor_gemm_sign(a, b, k, thresholds, out):
 
 
 @njit(cache=True, parallel=True)
-def _update(h, x, e, step, lo, hi, n_chunks):
+def _update_dense(h, x, e, step, lo, hi, acc):
+    """Every (i, j) for every sample, branch-free: vectorises over j (for dense E)."""
     n_in, n_out = h.shape
-    bsz = x.shape[0]
+    n_chunks = acc.shape[0]
     chunk = (n_in + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        acc = np.empty(n_out, dtype=np.int64)
+        row = acc[c]
         for i in range(c * chunk, min(n_in, (c + 1) * chunk)):
             for j in range(n_out):
-                acc[j] = h[i, j]
+                row[j] = h[i, j]
             word = i >> 6
             shift = np.uint64(i & 63)
-            for s in range(bsz):
+            for s in range(x.shape[0]):
                 d = step if (x[s, word] >> shift) & _ONE else -step
-                # e == 0 leaves acc unchanged, and acc is inside [lo, hi]: clipping every entry is
-                # exact and keeps the loop branch-free (vectorised).
+                # e == 0 leaves the entry unchanged and it lies inside [lo, hi], so clipping every
+                # entry is exact and keeps the loop free of branches
                 for j in range(n_out):
-                    v = acc[j] + d * e[s, j]
-                    acc[j] = min(max(v, lo), hi)
+                    row[j] = min(max(row[j] + d * e[s, j], lo), hi)
             for j in range(n_out):
-                h[i, j] = acc[j]
+                h[i, j] = row[j]
+
+
+@njit(cache=True, parallel=True)
+def _update_sparse(h, x, ptr, cols, vals, step, lo, hi, n_chunks):
+    """Only the nonzero entries of E (CSR by sample), for each row i of H, samples in order."""
+    n_in = h.shape[0]
+    chunk = (n_in + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for i in range(c * chunk, min(n_in, (c + 1) * chunk)):
+            word = i >> 6
+            shift = np.uint64(i & 63)
+            for s in range(x.shape[0]):
+                d = step if (x[s, word] >> shift) & _ONE else -step
+                for p in range(ptr[s], ptr[s + 1]):
+                    j = cols[p]
+                    h[i, j] = min(max(h[i, j] + d * vals[p], lo), hi)
+
+
+_SPARSE_DENSITY = 0.125  # below this fraction of nonzeros in E the CSR kernel does less work
 
 
 def outer_update(h, x, e, step, lo, hi):
     n_in, n_out = h.shape
-    threads = _threads(n_in * n_out * x.shape[0] // 8, n_in)
+    nz_s, nz_j = np.nonzero(e)
+    # Intermediate sums h + step need one more bit than h: int32 for int16 counters, int64 for int32
+    # (one specialisation per counter dtype).
+    wide = np.int32 if h.dtype == np.int16 else np.int64
+    if nz_s.size < _SPARSE_DENSITY * e.size:
+        threads = _threads(4 * n_in * nz_s.size, n_in)
+        ptr = np.searchsorted(nz_s, np.arange(e.shape[0] + 1)).astype(np.int64)
+        vals = e[nz_s, nz_j].astype(wide)
+        args = (h, x, ptr, nz_j.astype(np.int64), vals, wide(step), wide(lo), wide(hi), threads)
+        kernel = _update_sparse
+    else:
+        threads = _threads(n_in * n_out * x.shape[0] // 8, n_in)
+        acc = np.empty((threads, n_out), dtype=wide)
+        args = (h, x, e, wide(step), wide(lo), wide(hi), acc)
+        kernel = _update_dense
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        _update(h, x, e, np.int64(step), np.int64(lo), np.int64(hi), threads)
+        kernel(*args)
     finally:
         numba.set_num_threads(previous)
     return h

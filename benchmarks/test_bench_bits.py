@@ -1,0 +1,177 @@
+"""Bit kernels against float32 BLAS on the equivalent ±1 matrices, measured in the same run.
+
+Run with ``nox -s bench`` (or ``pytest benchmarks/test_bench_bits.py --benchmark-only -s``). For every
+shape it prints the XNOR/popcount GEMM time, its effective binary MAC/s (M * N * K / t), the ratio
+to ``numpy.matmul`` in float32 of the same ±1 data, and the fraction of this machine's popcount peak
+(measured at run time by ``_peak.popcount_peak``, never hard-coded). The machine is shared and
+noisy: every figure is a median of a few runs, and ratios are taken between runs made seconds apart.
+Few rounds keep the whole file to a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make _peak importable
+from _peak import (
+    blas_info,
+    cpu_model,
+    matmul_f32_without_coretype,
+    median_seconds,
+    popcount_peak,
+    simd_flags,
+)
+
+from bnnlab.bits import _numba as nbk
+from bnnlab.bits import n_words, outer_update, pack, xnor_gemm, xnor_gemm_sign
+
+pytestmark = pytest.mark.bench
+
+GEMM_SHAPES = {
+    "1024x1024x4096": (1024, 1024, 4096),
+    "2048x2048x8192": (2048, 2048, 8192),
+    "conv12544x256x2304": (12544, 256, 2304),
+}
+
+
+@functools.cache
+def _peak(threads: int) -> float:
+    return popcount_peak(threads)
+
+
+def _header() -> str:
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    return (
+        f"\n[bits bench] CPU: {cpu_model()} ({os.cpu_count()} cores; LLVM sees {simd_flags()})\n"
+        f"[bits bench] float32 BLAS: {blas_info()}; OPENBLAS_CORETYPE="
+        f"{core if core is not None else '(unset)'}"
+    )
+
+
+def _pm1(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=shape)
+
+
+def _timed(benchmark, fn, rounds: int) -> float:
+    times: list[float] = []
+
+    def run():
+        import time
+
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+
+    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
+    return float(np.median(times))
+
+
+@pytest.mark.parametrize("name", list(GEMM_SHAPES))
+def test_bench_xnor_gemm(benchmark, name):
+    m, n, k = GEMM_SHAPES[name]
+    rng = np.random.default_rng(0)
+    af, bf = _pm1(rng, (m, k)), _pm1(rng, (n, k))
+    a, b = pack(af), pack(bf)
+    out = np.empty((m, n), dtype=np.int32)
+    rounds = 3 if m * n * k <= 2**33 else 2
+    t_bits = _timed(benchmark, lambda: xnor_gemm(a, b, k, out=out, backend="numba"), rounds)
+    bft = np.ascontiguousarray(bf.T)
+    t_f32 = median_seconds(lambda: af @ bft, repeats=rounds)
+    # exactness of this very run (float32 is exact here: |dot| <= k < 2**24)
+    assert np.array_equal(out[:64], (af[:64] @ bft).astype(np.int32))
+    threads = nbk._threads(m * n * n_words(k), -(-m // 4))
+    peak = _peak(threads)
+    macs = m * n * k
+    rate_words = m * n * n_words(k) / t_bits
+    no_core = matmul_f32_without_coretype(m, n, k, reps=rounds)
+    extra = {
+        "cpu": cpu_model(),
+        "threads": threads,
+        "seconds_xnor": t_bits,
+        "seconds_f32": t_f32,
+        "binary_gmac_s": macs / t_bits / 1e9,
+        "f32_gmac_s": macs / t_f32 / 1e9,
+        "ratio_vs_f32": t_f32 / t_bits,
+        "peak_gwords_s": peak / 1e9,
+        "fraction_of_peak": rate_words / peak,
+        "f32_no_coretype_s": None if no_core is None else no_core["seconds"],
+    }
+    benchmark.extra_info.update(extra)
+    line = (
+        f"[bits bench] xnor_gemm {name}: {t_bits * 1e3:.1f} ms, "
+        f"{extra['binary_gmac_s']:.0f} G binary MAC/s on {threads} thread(s); float32 matmul "
+        f"{t_f32 * 1e3:.1f} ms ({extra['f32_gmac_s']:.0f} GMAC/s) -> ratio {extra['ratio_vs_f32']:.1f}x; "
+        f"popcount peak {peak / 1e9:.2f} Gword/s, reached {100 * extra['fraction_of_peak']:.0f}%"
+    )
+    if no_core is not None:
+        line += (
+            f"; float32 with OPENBLAS_CORETYPE unset: {no_core['seconds'] * 1e3:.1f} ms "
+            f"(kernel {no_core['kernel']}) -> ratio {no_core['seconds'] / t_bits:.1f}x"
+        )
+    if name == "1024x1024x4096":
+        line = _header() + "\n" + line
+    print(line)
+
+
+def test_bench_xnor_gemm_sign(benchmark):
+    m, n, k = GEMM_SHAPES["1024x1024x4096"]
+    rng = np.random.default_rng(1)
+    af, bf = _pm1(rng, (m, k)), _pm1(rng, (n, k))
+    a, b = pack(af), pack(bf)
+    t_sign = _timed(benchmark, lambda: xnor_gemm_sign(a, b, k, backend="numba"), 3)
+    bft = np.ascontiguousarray(bf.T)
+
+    def f32_sign():
+        return np.packbits(af @ bft >= 0, axis=1)
+
+    t_f32 = median_seconds(f32_sign, repeats=3)
+    benchmark.extra_info.update({"seconds_sign": t_sign, "seconds_f32_sign": t_f32})
+    print(
+        f"[bits bench] xnor_gemm_sign 1024x1024x4096 (packed output): {t_sign * 1e3:.1f} ms; "
+        f"float32 matmul + compare + packbits {t_f32 * 1e3:.1f} ms -> ratio {t_f32 / t_sign:.1f}x"
+    )
+
+
+def test_bench_outer_update(benchmark):
+    bsz, n_in, n_out, step = 100, 784, 525, 2
+    rng = np.random.default_rng(2)
+    xf = _pm1(rng, (bsz, n_in))
+    x = pack(xf)
+    # Colombo et al.: per wrong sample one selected unit per group of 105 -> 5 of 525 nonzero
+    e = np.zeros((bsz, n_out), dtype=np.int8)
+    for s in range(bsz):
+        cols = rng.choice(n_out, size=5, replace=False)
+        e[s, cols] = rng.choice(np.array([-1, 1], dtype=np.int8), size=5)
+    h0 = rng.integers(-300, 300, size=(n_in, n_out)).astype(np.int16)
+    h = h0.copy()
+    t_bits = _timed(
+        benchmark,
+        lambda: outer_update(h, x, e, step=step, lo=-1000, hi=1000, backend="numba"),
+        20,
+    )
+    xt, ef = np.ascontiguousarray(xf.T), e.astype(np.float32)
+    hf = h0.astype(np.float32)
+
+    def f32_update():
+        np.clip(hf + step * (xt @ ef), -1000, 1000, out=hf)
+
+    t_f32 = median_seconds(f32_update, repeats=20)
+    h_np = h0.copy()
+    t_np = median_seconds(
+        lambda: outer_update(h_np, x, e, step=step, lo=-1000, hi=1000, backend="numpy"),
+        repeats=5,
+    )
+    benchmark.extra_info.update(
+        {"seconds_update": t_bits, "seconds_f32": t_f32, "seconds_numpy": t_np}
+    )
+    print(
+        f"[bits bench] outer_update B={bsz} N_in={n_in} N_out={n_out} int16 (sequential "
+        f"saturation): {t_bits * 1e3:.2f} ms; float32 matmul + clip (final-sum clipping) "
+        f"{t_f32 * 1e3:.2f} ms -> ratio {t_f32 / t_bits:.1f}x; numpy backend {t_np * 1e3:.2f} ms"
+    )
