@@ -33,6 +33,7 @@ Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,14 @@ class PackedEngine(Engine):
         return bits.pack(h >= 0, backend=self.backend)
 
     def update(self, w: Any, x: Any, m: Any, step: int) -> None:
+        xp = namespace(w)
+        if xp is np and self.backend in ("auto", "numba") and _sparse_kernel() is not None:
+            # M is sparse (at most one unit per group and sample): walk its non-zeros only,
+            # O(nnz N_in) instead of the dense O(B N_in N_out) outer product.
+            rows, cols = np.nonzero(m)
+            signs = m[rows, cols].astype(np.int64)
+            _sparse_kernel()(w, x, rows, cols, signs, np.int64(step), w.shape[0])
+            return
         bits.outer_update(w, x, m, step=step, backend=self.backend)
 
     def reinforce(self, w: Any, pos: Any, step: int) -> None:
@@ -123,6 +132,34 @@ class LocalBinaryLearner(LocalBinaryBase):
     def packed_heads(self) -> list[Any]:
         """Packed ``B_l^T`` of every layer, ``uint64 (C, ceil(K_l / 64))``."""
         return [r.copy() for r in self._hrep]
+
+
+@functools.cache
+def _sparse_kernel() -> Any:
+    """Numba kernel ``W[i, j] += step t x±[b, i]`` over the non-zeros ``(b, j, t)`` of ``M``.
+
+    Reads the packed rows of ``x`` bit by bit (bit 1 → +step·t, bit 0 → −step·t): the same
+    increments/decrements as :func:`bnnlab.bits.outer_update`, skipping the zeros of ``M``.
+    Integer additions commute, so the result equals the batch sum exactly. ``None`` without numba.
+    """
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(w, x, rows, cols, signs, step, n_in):  # pragma: no cover - compiled
+        one = np.uint64(1)
+        for t in range(rows.shape[0]):
+            b, j = rows[t], cols[t]
+            d = step * signs[t]
+            for i in range(n_in):
+                if (x[b, i >> 6] >> np.uint64(i & 63)) & one:
+                    w[i, j] += d
+                else:
+                    w[i, j] -= d
+
+    return kernel
 
 
 def _device_namespace(device: str) -> Any:

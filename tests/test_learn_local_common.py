@@ -1,0 +1,190 @@
+"""Shared pieces of the gradient-free learners: selection, masks, draws, configs, validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from bnnlab.learn import _local_common as lc
+from bnnlab.learn._local_common import CPRConfig, LocalBinaryConfig
+from bnnlab.learn._local_reference import LocalBinaryReference
+from bnnlab.learn.local_binary import LocalBinaryLearner
+
+
+def _brute_select(h, t, gamma, eligible=None):
+    n, k = h.shape
+    m = np.zeros((n, k), np.int8)
+    for b in range(n):
+        for g0 in range(0, k, gamma):
+            best = None
+            for j in range(g0, g0 + gamma):
+                ok = h[b, j] * t[b, j] < 0 and (eligible is None or eligible[b, j])
+                if ok and (best is None or abs(h[b, j]) < abs(h[b, best])):
+                    best = j
+            if best is not None:
+                m[b, best] = t[b, best]
+    return m
+
+
+@given(
+    st.integers(1, 4).flatmap(
+        lambda gamma: st.tuples(
+            st.just(gamma),
+            st.integers(1, 4),
+            st.integers(1, 5),
+        )
+    ),
+    st.data(),
+)
+def test_select_units_matches_brute_force(shape, data):
+    gamma, groups, n = shape
+    k = gamma * groups
+    h = data.draw(arrays(np.int32, (n, k), elements=st.integers(-4, 4)))
+    t = data.draw(arrays(np.int8, (n, k), elements=st.sampled_from([-1, 1])))
+    elig = data.draw(arrays(np.bool_, (n, k)))
+    assert np.array_equal(lc.select_units(h, t, gamma), _brute_select(h, t, gamma))
+    assert np.array_equal(lc.select_units(h, t, gamma, elig), _brute_select(h, t, gamma, elig))
+
+
+def test_select_units_tie_rules():
+    # equal |h| in a group -> lowest index; h = 0 is never wrong; one unit per group
+    h = np.array([[3, -2, 2, 0, -5, 5]], np.int32)
+    t = np.array([[-1, 1, -1, -1, 1, -1]], np.int8)
+    m = lc.select_units(h, t, 3)
+    assert m.tolist() == [[0, 1, 0, 0, 1, 0]]
+
+
+def test_wrong_mask_ties_and_margin():
+    s = np.array([[5, 5, 0], [7, 1, 0], [2, 9, 9], [4, 3, 3]], np.int32)
+    y = np.array([0, 0, 1, 0])
+    wrong, pred = lc.wrong_mask(s, y, 2)
+    assert pred.tolist() == [0, 0, 1, 0]  # ties -> lowest index
+    assert wrong.tolist() == [True, False, True, True]  # margin 0, 6, 0, 1 vs 2
+    wrong0, _ = lc.wrong_mask(s, y, 0)
+    assert wrong0.tolist() == [False, False, False, False]
+
+
+def test_margin_threshold_is_exact():
+    assert lc.margin_threshold(0.25, 525) == 131
+    assert lc.margin_threshold(0.29, 100) == 29  # 0.29 * 100 = 28.999999999999996 in floats
+    assert lc.margin_threshold(0.0, 35) == 0 and lc.margin_threshold(1.0, 35) == 35
+
+
+def test_reinforcement_threshold():
+    t = lc.reinforcement_threshold(0.5, 0, 0, 784)
+    p = 0.5 * math.sqrt(2 / (math.pi * 784))
+    assert t == round(p * 2**32)
+    assert lc.reinforcement_threshold(0.5, 80, 100, 784) == round(p * math.sqrt(0.2) * 2**32)
+    assert lc.reinforcement_threshold(0.5, 100, 100, 784) == 0
+    assert lc.reinforcement_threshold(1.0, 0, 0, 1) <= 2**32
+
+
+def test_draw_reinforcement_is_a_bernoulli_field():
+    rng = np.random.default_rng(0)
+    size, q = 5000, 0.01
+    thr = round(q * 2**32)
+    counts = np.zeros(size)
+    n_draws = 400
+    hits = []
+    for _ in range(n_draws):
+        pos = lc.draw_reinforcement(rng, size, thr)
+        assert np.all(np.diff(pos) > 0) and pos.min(initial=0) >= 0 and pos.max(initial=0) < size
+        counts[pos] += 1
+        hits.append(pos.size)
+    # mean and variance of the number of hits: Binomial(size, q)
+    assert abs(np.mean(hits) - size * q) < 4 * math.sqrt(size * q * (1 - q) / n_draws)
+    # uniform over positions: chi-square over 10 blocks
+    blocks = counts.reshape(10, -1).sum(axis=1)
+    expected = blocks.sum() / 10
+    chi2 = ((blocks - expected) ** 2 / expected).sum()
+    assert chi2 < 27.9  # 99.9% quantile, 9 dof
+    assert lc.draw_reinforcement(rng, size, 0).size == 0
+    assert lc.draw_reinforcement(rng, 10, 2**32).tolist() == list(range(10))
+
+
+def test_default_groups_follow_the_paper():
+    cfg = LocalBinaryConfig(784, 10, (35, 75, 135, 255, 525, 1035, 12))
+    assert cfg.groups == (35, 75, 45, 85, 105, 115, 12)
+    assert LocalBinaryConfig(784, 10, (20, 30), groups=(5,)).groups == (5, 5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name", "exc"),
+    [
+        ({"layers": (0,)}, "layers", ValueError),
+        ({"layers": (10, -3)}, "layers", ValueError),
+        ({"layers": ()}, "layers", ValueError),
+        ({"layers": (10,), "groups": (3,)}, "groups", ValueError),
+        ({"layers": (10, 10), "groups": (5, 5, 5)}, "groups", ValueError),
+        ({"layers": (10,), "rob": 1.5}, "rob", ValueError),
+        ({"layers": (10,), "rob": -0.1}, "rob", ValueError),
+        ({"layers": (10,), "p_r": 2.0}, "p_r", ValueError),
+        ({"layers": (10,), "clip": 0}, "clip", ValueError),
+        ({"layers": (10,), "batch_size": 0}, "batch_size", ValueError),
+        ({"layers": (10,), "step": 0}, "step", ValueError),
+        ({"layers": (10,), "n_classes": 1}, "n_classes", ValueError),
+        ({"layers": (10,), "train_head": "yes"}, "train_head", TypeError),
+    ],
+)
+def test_config_errors_name_the_argument(kwargs, name, exc):
+    base = {"n_features": 20, "n_classes": 3}
+    with pytest.raises(exc, match=rf"^{name}"):
+        LocalBinaryConfig(**{**base, **kwargs})
+
+
+def test_cpr_config_errors():
+    with pytest.raises(ValueError, match=r"^group"):
+        CPRConfig(20, 3, hidden=44, group=5)
+    with pytest.raises(ValueError, match=r"^hidden"):
+        CPRConfig(20, 3, hidden=0)
+    assert CPRConfig(20, 3, hidden=880).committees == 80
+
+
+def test_config_roundtrip():
+    cfg = LocalBinaryConfig(20, 3, (10, 6), groups=(5, 3), clip=9, train_head=True)
+    assert LocalBinaryConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match=r"^config"):
+        LocalBinaryConfig.from_dict({**cfg.to_dict(), "bogus": 1})
+
+
+@pytest.mark.parametrize("cls", [LocalBinaryLearner, LocalBinaryReference])
+def test_bad_inputs(cls):
+    m = cls(LocalBinaryConfig(6, 3, (4,)), seed=0)
+    x = np.ones((5, 6), np.int8)
+    y = np.zeros(5, np.int64)
+    with pytest.raises(ValueError, match=r"^x: expected binary"):
+        m.fit(np.zeros((5, 6), np.int8), y, epochs=1)
+    with pytest.raises(ValueError, match=r"^x: expected 6 features"):
+        m.fit(np.ones((5, 7), np.int8), y, epochs=1)
+    with pytest.raises(ValueError, match=r"^y: labels must lie in 0..2"):
+        m.fit(x, np.full(5, 3), epochs=1)
+    with pytest.raises(ValueError, match=r"^y: labels must lie"):
+        m.fit(x, np.full(5, -1), epochs=1)
+    with pytest.raises(TypeError, match=r"^y: expected integer"):
+        m.fit(x, np.zeros(5), epochs=1)
+    with pytest.raises(ValueError, match=r"^y: expected 5 labels"):
+        m.fit(x, np.zeros(4, np.int64), epochs=1)
+    with pytest.raises(TypeError, match=r"^x: expected a ±1"):
+        m.predict(np.ones((5, 6), bool))
+    with pytest.raises(TypeError, match=r"^seed"):
+        cls(LocalBinaryConfig(6, 3, (4,)), seed=None)
+    with pytest.raises(TypeError, match=r"^config"):
+        cls({"layers": (4,)}, seed=0)
+
+
+def test_sign_zero_is_plus_one_and_learning_happens():
+    assert lc.sign_pm1(np.array([-2, 0, 3])).tolist() == [-1, 1, 1]
+    # a separable toy problem is learned to high accuracy (the algorithm does learn)
+    rng = np.random.default_rng(1)
+    proto = np.where(rng.random((3, 64)) < 0.5, 1, -1)
+    y = rng.integers(0, 3, 600)
+    flips = np.where(rng.random((600, 64)) < 0.2, -1, 1)
+    x = (proto[y] * flips).astype(np.int8)
+    m = LocalBinaryLearner(LocalBinaryConfig(64, 3, (15, 15), groups=(5, 5), batch_size=20), seed=0)
+    hist = m.fit(x[:500], y[:500], epochs=8, x_test=x[500:], y_test=y[500:])
+    assert hist[-1]["test_accuracy"] > 90.0
