@@ -1,0 +1,76 @@
+"""GPU backend of :mod:`bnnlab.bits`: the CUDA kernels of ``bnnlab/bits/cuda`` through cupy.
+
+Implements the backend protocol of :mod:`bnnlab.bits._dispatch` on cupy arrays: cupy arrays in, cupy
+arrays out, every step on the device (kernel launches and cupy element-wise operations; nothing is
+copied to the host). Importing this module imports cupy and raises ``ImportError`` without it, which
+the dispatch records; ``import bnnlab`` never imports it. ``backend="auto"`` picks it for cupy
+inputs.
+
+Each kernel family (``pack``, ``gemm``, ``update``, ``popcount``; one ``.cu`` file each) is compiled
+once per process by NVRTC through ``cupy.RawModule`` (cupy also keeps the binary in its on-disk
+kernel cache, keyed by the source) on first use, and loaded per device by cupy. The launch
+configurations, and the check of every launch against the kernel signatures, are in
+:class:`bnnlab.bits._cuda_sources.CudaKernels`, the code the CPU emulation of the tests runs too.
+
+The kernels are the XNOR-Net / BNN identity ``dot = k - 2 popcount(a XOR b)`` (Rastegari et al.,
+ECCV 2016; Courbariaux et al., NeurIPS 2016) and the saturating integer update of Colombo, Pittorino
+& Roveri (arXiv 2412.00119, 2025); see the ``.cu`` files for the math of each.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import cupy  # ImportError without cupy: the dispatch reports the backend as unavailable
+
+from bnnlab.bits import _cuda_sources as _cs
+
+ARRAY_MODULE = "cupy"
+COMPILE_OPTIONS = ("--std=c++17",)
+
+
+@functools.cache
+def module(family: str) -> Any:
+    """The ``cupy.RawModule`` of a kernel family (compiled on first use, then cached)."""
+    return cupy.RawModule(code=_cs.read_source(family), options=COMPILE_OPTIONS)
+
+
+def get_function(name: str) -> Any:
+    """The ``cupy.RawKernel`` of a kernel of the package, by name."""
+    family, _ = _cs.signatures()[name]
+    return module(family).get_function(name)
+
+
+@functools.cache
+def kernels() -> _cs.CudaKernels:
+    """The launcher of every protocol operation on cupy arrays."""
+    return _cs.CudaKernels(cupy, get_function, array_type=cupy.ndarray)
+
+
+def pack_last(x: Any, out: Any) -> Any:
+    return kernels().pack_last(x, out)
+
+
+def unpack_last(words: Any, k: int, out: Any) -> Any:
+    return kernels().unpack_last(words, k, out)
+
+
+def xnor_gemm(a: Any, b: Any, k: int, out: Any) -> Any:
+    return kernels().xnor_gemm(a, b, k, out)
+
+
+def xnor_gemm_sign(a: Any, b: Any, k: int, thresholds: Any, out: Any) -> Any:
+    return kernels().xnor_gemm_sign(a, b, k, thresholds, out)
+
+
+def outer_update(h: Any, x: Any, e: Any, step: int, lo: int, hi: int) -> Any:
+    return kernels().outer_update(h, x, e, step, lo, hi)
+
+
+def popcount_rows(a: Any, k: int, out: Any) -> Any:
+    return kernels().popcount_rows(a, k, out)
+
+
+def popcount_cols(a: Any, k: int, out: Any) -> Any:
+    return kernels().popcount_cols(a, k, out)
