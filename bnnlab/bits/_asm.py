@@ -1,0 +1,106 @@
+"""Inspect the machine code LLVM emits for the GEMM's register tile, for this or another CPU.
+
+``python -m bnnlab.bits._asm [CPU ...]`` prints, for the host and each named LLVM CPU (for example
+``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), the innermost loop of
+:func:`bnnlab.bits._numba._rows` that holds the popcounts, and how many ``vpopcntq``, ``vpshufb``,
+``vpsadbw`` and scalar ``popcnt`` it contains. Other CPUs are compiled (never run) in a subprocess
+with ``NUMBA_CPU_NAME`` set and ``NUMBA_CPU_FEATURES`` empty, so the CPU name alone decides the ISA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+
+MNEMONICS = ("vpopcntq", "vpshufb", "vpsadbw", "popcntq", "vpxor", "vpxorq", "vpaddq")
+
+
+def _signature():
+    from numba import types
+
+    u64 = types.Array(types.uint64, 2, "C")
+    return (
+        u64,
+        u64,
+        types.int64,
+        types.Array(types.int32, 2, "C"),
+        u64,
+        types.Array(types.int32, 1, "C"),
+        types.boolean,
+        types.int64,
+        types.int64,
+        types.int64,
+    )
+
+
+def _innermost_popcount_loop(asm: str) -> list[str]:
+    """The single-block loop (label ... jump back to it) with the most popcount instructions."""
+    blocks: list[list[str]] = []
+    for line in asm.splitlines():
+        if re.match(r"^\.LBB\S+:", line):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+    best: list[str] = []
+    best_score = 0
+    for block in blocks:
+        label = block[0][:-1]
+        back = [
+            n for n, ln in enumerate(block) if re.search(rf"\bj\w+\s+{re.escape(label)}\s*$", ln)
+        ]
+        if not back:
+            continue
+        block = block[: back[-1] + 1]
+        score = sum(("popcnt" in ln) or ("vpshufb" in ln) for ln in block)
+        if score > best_score:
+            best, best_score = block, score
+    return [ln for ln in best if ln.strip() and not ln.strip().startswith("#")]
+
+
+def host_report() -> dict:
+    """Compile the tile kernel for this process's target CPU and summarise its hot loop."""
+    import llvmlite.binding as ll
+    from numba import njit
+
+    from bnnlab.bits import _numba
+
+    kernel = njit(cache=False)(_numba._rows.py_func)
+    sig = _signature()
+    kernel.compile(sig)
+    loop = _innermost_popcount_loop(kernel.inspect_asm(sig))
+    counts = Counter(m for ln in loop for m in re.findall(r"\b([a-z0-9]+)\b", ln.split("#")[0]))
+    from numba.core import config
+
+    return {
+        "cpu": config.CPU_NAME or ll.get_host_cpu_name(),
+        "counts": {m: counts.get(m, 0) for m in MNEMONICS},
+        "loop": loop,
+    }
+
+
+def report(cpu: str | None = None) -> dict:
+    """:func:`host_report` for ``cpu`` (an LLVM CPU name), compiled in a subprocess; None = host."""
+    if cpu is None:
+        return host_report()
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="")
+    code = "import json, bnnlab.bits._asm as m; print(json.dumps(m.host_report()))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    cpus = (argv if argv is not None else sys.argv[1:]) or ["znver4", "haswell"]
+    for cpu in [None, *cpus]:
+        rep = report(cpu)
+        print(f"== {rep['cpu']}{' (host)' if cpu is None else ''}: {rep['counts']}")
+        print("\n".join(rep["loop"]))
+
+
+if __name__ == "__main__":
+    main()
