@@ -82,7 +82,7 @@ def derivation() -> tuple[Step, ...]:
         the cosine at the optimum, and the uniqueness argument (G, G', G'').
     """
     Sk, norm_v = sp.Symbol("S_k", positive=True), sp.Symbol(r"\|v\|", positive=True)
-    cos_wb = sp.Symbol(r"\cos(w, b_k)")
+    cos_wb = sp.Function(r"\cos")(sp.Symbol("w"), sp.Symbol("b_k"))
     steps = [
         Step(
             "discrete objective",
@@ -344,7 +344,7 @@ def family_derivation(name: str) -> tuple[Step, ...]:
         Step("conditional mean", sp.Eq(sp.Symbol(r"E[v \mid v > t]"), fam.conditional_mean())),
         Step(
             "elasticity eta = t f'/f (non-increasing => unique maximum)",
-            sp.Eq(sp.Symbol("eta(t)"), fam.elasticity()),
+            sp.Eq(sp.Function("eta")(t), fam.elasticity()),
         ),
         Step(
             "G(t) = M(t) - 2 t q(t) (carries the sign of C'(t))",

@@ -96,7 +96,10 @@ class Family:
             return 0.5 * (1.0 + tau)
         a = 1.0 / self.beta
         num = _gammaincc_pow(2 * a, tau, self.beta)
-        return self.mean * num / _gammaincc_pow(a, tau, self.beta)
+        den = _gammaincc_pow(a, tau, self.beta)
+        # NaN where both tails underflow (tau**beta beyond ~700, far past every optimum).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.mean * num / den
 
     def quantile(self, frac: np.ndarray) -> np.ndarray:
         """The threshold τ with q(τ) = frac (upper-tail quantile)."""
