@@ -297,3 +297,19 @@ def test_cupy_forward_backward_matches_numpy(rng):
     model.backward(g)
     for (n, p), (_, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
         np.testing.assert_allclose(cupy.asnumpy(p.grad), q.grad, rtol=1e-3, atol=1e-4, err_msg=n)
+
+
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients(rng):
+    model = nn.binary_cnn((1, 8, 8), (3, 4), 3, weight_binarizer="siman", scale=True, seed=0)
+    x = rng.standard_normal((4, 64)).astype(np.float32)
+    y = np.array([0, 1, 2, 0])
+    _, g = nn.softmax_cross_entropy(model.forward(x, True), y)
+    assert model.backward(g).shape == x.shape
+    full = {n: p.grad.copy() for n, p in model.named_parameters()}
+    for _, p in model.named_parameters():
+        p.grad = None
+    model.forward(x, True)
+    assert model.backward(g, input_grad=False) is None
+    for n, p in model.named_parameters():
+        np.testing.assert_array_equal(p.grad, full[n], err_msg=n)
+    assert model["conv1"].input_grad

@@ -22,7 +22,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_int, make_rng
 from bnnlab._xp import namespace
-from bnnlab.nn._module import Layer
+from bnnlab.nn._module import Layer, Sequential
 from bnnlab.nn.loss import softmax_cross_entropy
 from bnnlab.optim._base import Optimizer
 from bnnlab.optim.schedules import Schedule
@@ -227,7 +227,10 @@ def train(
                 if epoch == 0 and step == 0:
                     _check_labels(logits, yb, "train")
                 lval, grad = loss(logits, yb)
-                model.backward(grad)
+                if isinstance(model, Sequential):
+                    model.backward(grad, input_grad=False)
+                else:
+                    model.backward(grad)
                 optimizer.step()
                 bl = float(lval)
                 total_loss += bl * len(idx)

@@ -53,6 +53,8 @@ class Layer:
     def __init__(self) -> None:
         self._params: dict[str, Parameter] = {}
         self._cache: Any = None
+        #: set to False by :meth:`Sequential.backward` when nobody needs the input gradient
+        self.input_grad = True
 
     # -- parameters -------------------------------------------------------------------------
     def _add_param(self, name: str, data: Any, tags: Iterable[str]) -> Parameter:
@@ -160,8 +162,30 @@ class Sequential(Layer):
             x = layer.forward(x, train)
         return x
 
-    def backward(self, grad: Any) -> Any:
-        for layer in reversed(self.layers.values()):
+    def backward(self, grad: Any, input_grad: bool = True) -> Any:
+        """Back-propagate ``grad``; return the input gradient (``None`` if ``input_grad=False``).
+
+        With ``input_grad=False`` (what the training loop uses) the layers before the first one
+        with parameters are skipped, and that layer is asked not to compute its input gradient
+        (Dense and Conv2d honour it: no col2im for the first convolution).
+        """
+        layers = list(self.layers.values())
+        stop = 0
+        if not input_grad:
+            stop = next((i for i, layer in enumerate(layers) if layer.parameters()), len(layers))
+            if stop == len(layers):
+                return None
+        for i in range(len(layers) - 1, stop - 1, -1):
+            layer = layers[i]
+            if i == stop and not input_grad:
+                if isinstance(layer, Sequential):
+                    return layer.backward(grad, input_grad=False)
+                layer.input_grad = False
+                try:
+                    layer.backward(grad)
+                finally:
+                    layer.input_grad = True
+                return None
             grad = layer.backward(grad)
         return grad
 

@@ -44,16 +44,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from bnnlab._registry import Registry
-from bnnlab._xp import namespace
 
 BINARIZERS = Registry("binarizer")
 
 
 def sign(x: Any) -> Any:
     r"""Sign with the bnnlab tie rule :math:`\operatorname{sign}(0) = +1`; keeps the dtype of ``x``."""
-    xp = namespace(x)
-    one = xp.ones((), dtype=x.dtype)
-    return xp.where(x >= 0, one, -one)
+    out = (x >= 0).astype(x.dtype)
+    out *= 2
+    out -= 1
+    return out
 
 
 class Binarizer:

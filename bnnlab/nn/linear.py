@@ -215,6 +215,8 @@ class Dense(_BinarizableLayer):
         xb, wb, pre, acache, wcache = self._need_cache()
         g = self._finish_backward(grad, pre, (0,))
         self._params["weight"].grad = self._backward_weight(g.T @ xb, wcache)
+        if not self.input_grad:
+            return None
         return self._backward_input(g @ wb, acache)
 
     def __repr__(self) -> str:
@@ -297,6 +299,8 @@ class Conv2d(_BinarizableLayer):
         # (cols.T @ g2).T is much faster than g2.T @ cols with numpy's BLAS dispatch
         gw = weight_from_matrix((cols.T @ g2).T, self.weight.shape)
         self._params["weight"].grad = xp.ascontiguousarray(self._backward_weight(gw, wcache))
+        if not self.input_grad:
+            return None
         k = self.kernel_size
         dxb = col2im(g2 @ w2, x_shape, k, k, self.stride, self.padding)
         return self._backward_input(dxb, acache)

@@ -69,30 +69,26 @@ class MaxPool2d(Layer):
         ho, wo = out_size(x.shape[2], k, s, 0), out_size(x.shape[3], k, s, 0)
         if ho < 1 or wo < 1:
             raise ValueError(f"x: spatial size {tuple(x.shape[2:])} smaller than the window {k}")
-        out = None
-        idx = xp.zeros((x.shape[0], x.shape[1], ho, wo), dtype=xp.int32) if train else None
-        for p in range(k * k):
-            sy, sx = window_slice(p // k, p % k, ho, wo, s)
-            v = x[:, :, sy, sx]
-            if out is None:
-                out = v.copy()
-                continue
-            if train:
-                idx[v > out] = p  # strict: the first maximum keeps the index
-            out = xp.maximum(out, v)
-        self._cache = (idx, x.shape) if train else None
+        out = x[(slice(None), slice(None), *window_slice(0, 0, ho, wo, s))].copy()
+        for p in range(1, k * k):
+            xp.maximum(
+                out, x[(slice(None), slice(None), *window_slice(p // k, p % k, ho, wo, s))], out=out
+            )
+        self._cache = (x, out) if train else None
         return out
 
     def backward(self, grad: Any) -> Any:
         xp = namespace(grad)
-        idx, x_shape = self._need_cache()
+        x, out = self._need_cache()
         k, s = self.kernel_size, self.stride
-        ho, wo = grad.shape[2], grad.shape[3]
-        dx = xp.zeros(x_shape, dtype=grad.dtype)
-        zero = xp.zeros((), dtype=grad.dtype)
-        for p in range(k * k):
-            sy, sx = window_slice(p // k, p % k, ho, wo, s)
-            dx[:, :, sy, sx] += xp.where(idx == p, grad, zero)
+        ho, wo = out.shape[2], out.shape[3]
+        dx = xp.zeros(x.shape, dtype=grad.dtype)
+        taken = xp.zeros(out.shape, dtype=bool)
+        for p in range(k * k):  # row-major order: the first maximal position takes the gradient
+            sl = (slice(None), slice(None), *window_slice(p // k, p % k, ho, wo, s))
+            first = (x[sl] == out) & ~taken
+            taken |= first
+            dx[sl] += grad * first
         return dx
 
     def __repr__(self) -> str:
