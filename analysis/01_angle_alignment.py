@@ -61,8 +61,8 @@ show_steps(D.derivation())
 # %% [markdown]
 # **Uniqueness.** The sign of C'(t) is the sign of G(t) = M(t) − 2t q(t). With G(0) = E v > 0,
 # G'(0) = −2, G → 0 as t → ∞, and G'' = f·(3 + η) with η = t f'/f the elasticity of the density: if
-# η is non-increasing (true for every symmetric log-concave w and for every generalized normal,
-# η = −β (t/α)^β), G is convex then concave; G' goes from −2 up and then decreases to 0, so G' has
+# η is non-increasing and eventually below −3 (true for every symmetric log-concave w with unbounded
+# support and for every generalized normal, η = −β (t/α)^β), G is convex then concave; G' goes from −2 up and then decreases to 0, so G' has
 # one zero, G decreases then increases towards 0⁻, and G has exactly one zero: the threshold t* is
 # unique and is the global maximum of the limiting cosine. For uniform w (bounded support) G
 # factorises as (a − t)(a − 3t)/(2a).

@@ -70,9 +70,14 @@ def derivation() -> tuple[Step, ...]:
 
     so the stationary points satisfy t = ½ E[v | v > t]. The sign of C' is the sign of
     G(t) = M(t) − 2 t q(t), with G' = t f − 2q and G'' = f (3 + η), η = t f'/f the elasticity of f:
-    when η is non-increasing (true for every symmetric log-concave w and for the whole
-    generalized-normal family, η = −β (t/α)^β), G is convex-then-concave, G(0) = E v > 0,
-    G'(0) = −2, G → 0⁻, so G has exactly one zero and it is the global maximum of C.
+    when η is non-increasing and eventually below −3 (true for every symmetric log-concave w with
+    unbounded support, since then (log f)' ≤ 0 is non-increasing and eventually ≤ −c < 0, and for
+    the whole generalized-normal family, η = −β (t/α)^β), G is convex on (0, t₀) and concave on
+    (t₀, ∞) with 3 + η(t₀) = 0. G' rises from G'(0) = −2 and then falls towards G'(∞) = 0, so it is
+    positive on (t₀, ∞) and has one zero t₁ < t₀; G falls then rises towards G(∞) = 0, so G < 0 on
+    (t₁, ∞), and with G(0) = E v > 0 it has exactly one zero t* < t₁, where C' changes sign from
+    + to −: t* is the unique stationary point and the global maximum of C. (Uniform w, with bounded
+    support, is checked directly: G = (a − t)(a − 3t)/(2a).)
 
     Returns
     -------
@@ -150,8 +155,9 @@ def derivation() -> tuple[Step, ...]:
         Step(
             "G''(t)",
             sp.Eq(sp.Derivative(G(t), (t, 2)), g2),
-            "= f(t) (3 + eta(t)), eta = t f'(t)/f(t); eta non-increasing => G convex then "
-            "concave; with G(0) = E v > 0, G'(0) = -2 and G -> 0- the root is unique and a maximum",
+            "= f(t) (3 + eta(t)), eta = t f'(t)/f(t); eta non-increasing and eventually < -3 => "
+            "G convex then concave; with G(0) = E v > 0, G'(0) = -2, G'(oo) = 0 and G(oo) = 0 "
+            "the root of G is unique and C changes from increasing to decreasing there",
         ),
     ]
     return tuple(steps)
@@ -184,7 +190,7 @@ class SymbolicFamily:
         return sp.simplify(self.tail_moment / self.tail_prob)
 
     def elasticity(self) -> sp.Expr:
-        """eta(t) = t f'(t) / f(t); non-increasing eta gives a unique maximiser."""
+        """eta(t) = t f'(t) / f(t); non-increasing and eventually < -3 gives a unique maximiser."""
         fv = self.density.subs(v, t)
         return sp.simplify(t * sp.diff(fv, t) / fv)
 
