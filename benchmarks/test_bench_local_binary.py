@@ -1,0 +1,116 @@
+"""Epoch time of the bit-packed local-binary learner vs the dense integer reference (525_525).
+
+Data: the first 5000 images of the embedded Fashion-MNIST mini set (784 global-median-binarised
+pixels, 10 classes), i.e. 50 mini-batches of 100 -- a tenth of the paper's 50k-sample epoch; the
+per-epoch times printed are scaled by 10 to the 50k epoch. All learners start from the same seed,
+so they follow the identical trajectory and do the same work. Also timed, for context: the same
+dense algorithm with float32 BLAS products (exact here, every sum is an integer below 2^24) --
+faster than the integer reference, but not what the authors' code or the oracle do.
+
+Printed: seconds per (scaled) epoch, the ratios, and where the time goes (forward, selection,
+update, reinforcement) for each learner; the CPU model is named. Run with ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+import pytest
+
+from bnnlab.experiments.reproduce import load_dataset
+from bnnlab.learn._local_common import LocalBinaryBase
+from bnnlab.learn._local_reference import DenseEngine, LocalBinaryReference
+from bnnlab.learn.local_binary import LocalBinaryConfig, LocalBinaryLearner
+
+N_SAMPLES = 5000
+SCALE = 50_000 / N_SAMPLES
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+class _FloatBLASEngine(DenseEngine):
+    """Dense engine with float32 BLAS products (context only; exact for these magnitudes)."""
+
+    def preact(self, x, rep, n_in):
+        return (x.astype(np.float32) @ rep.astype(np.float32)).astype(np.int32)
+
+    def update(self, w, x, m, step):
+        w += (step * (x.astype(np.float32).T @ m.astype(np.float32))).astype(w.dtype)
+
+
+class _FloatBLASLearner(LocalBinaryBase):
+    def __init__(self, config, *, seed):
+        super().__init__(config, seed=seed, engine=_FloatBLASEngine(), xp=np)
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y, _, _ = load_dataset("fashion-mnist-mini", 0)
+    return x[:N_SAMPLES], y[:N_SAMPLES]
+
+
+def _epoch(cls, cfg, x, y):
+    model = cls(cfg, seed=0)
+    model.fit(x[:300], y[:300], epochs=1)  # warm-up: JIT compilation, caches
+    model = cls(cfg, seed=0)
+    t0 = time.perf_counter()
+    model.fit(x, y, epochs=1)
+    return time.perf_counter() - t0, dict(model.timers), model
+
+
+def _phases(timers, total):
+    return ", ".join(f"{k} {v / total:5.1%}" for k, v in sorted(timers.items()))
+
+
+def test_bench_epoch_packed_vs_reference(benchmark, data):
+    x, y = data
+    cfg = LocalBinaryConfig(784, 10, (525, 525))
+    packed = {}
+
+    def run():
+        packed["t"], packed["timers"], packed["model"] = _epoch(LocalBinaryLearner, cfg, x, y)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    t_ref, timers_ref, ref = _epoch(LocalBinaryReference, cfg, x, y)
+    t_blas, timers_blas, _ = _epoch(_FloatBLASLearner, cfg, x, y)
+    for a, b in zip(packed["model"].hidden, ref.hidden, strict=True):
+        assert np.array_equal(a, b)  # same trajectory, same work
+    t_p = packed["t"]
+    print(
+        f"\nlocal-binary 784-525-525-10, epoch of 50k samples (measured on {N_SAMPLES}, x{SCALE:g})"
+    )
+    print(f"CPU: {_cpu()}")
+    print(
+        f"  bit-packed learner      {t_p * SCALE:8.1f} s/epoch   [{_phases(packed['timers'], t_p)}]"
+    )
+    print(
+        f"  dense integer reference {t_ref * SCALE:8.1f} s/epoch   [{_phases(timers_ref, t_ref)}]"
+    )
+    print(
+        f"  dense float32 BLAS      {t_blas * SCALE:8.1f} s/epoch   [{_phases(timers_blas, t_blas)}]"
+    )
+    print(
+        f"  speed-up vs integer reference: {t_ref / t_p:.1f}x; vs float32 BLAS: {t_blas / t_p:.1f}x"
+    )
+    benchmark.extra_info.update(
+        {
+            "cpu": _cpu(),
+            "packed_s_per_epoch": t_p * SCALE,
+            "reference_s_per_epoch": t_ref * SCALE,
+            "float_blas_s_per_epoch": t_blas * SCALE,
+            "ratio_vs_reference": t_ref / t_p,
+            "ratio_vs_float_blas": t_blas / t_p,
+            "packed_phases": packed["timers"],
+            "reference_phases": timers_ref,
+        }
+    )
