@@ -36,7 +36,11 @@ def _peak_kernel(a, b, out, bits, th, reps):
 
 
 def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> float:
-    """Median XOR+popcount word throughput (words/s) of the GEMM inner loop on L1-resident data."""
+    """Best XOR+popcount word throughput (words/s) of the GEMM inner loop on L1-resident data.
+
+    The best of ``repeats`` runs, not the median: a peak is what the machine can do, and on a shared
+    machine slower runs only measure the other tenants.
+    """
     rng = np.random.default_rng(0)
     shape = (threads, _L1_ROWS, _L1_WORDS)
     a = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
@@ -63,7 +67,7 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
             rates.append(threads * reps * words_per_rep / (time.perf_counter() - t0))
     finally:
         numba.set_num_threads(previous)
-    return float(np.median(rates))
+    return float(np.max(rates))
 
 
 def cpu_model() -> str:
@@ -99,10 +103,11 @@ def blas_info() -> str:
     from threadpoolctl import threadpool_info
 
     rows = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    mine = [i for i in rows if "numpy" in str(i.get("filepath", ""))] or rows  # numpy's own BLAS
     return "; ".join(
         f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
         f"threads={i.get('num_threads')}"
-        for i in rows
+        for i in mine
     )
 
 
@@ -117,7 +122,7 @@ a @ b
 ts = []
 for _ in range(reps):
     t0 = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t0)
-arch = [i.get("architecture") for i in threadpool_info() if i.get("user_api") == "blas"]
+arch = [i.get("architecture") for i in threadpool_info() if "numpy" in str(i.get("filepath"))]
 print(json.dumps({"seconds": sorted(ts)[len(ts) // 2], "kernel": arch}))
 """
 

@@ -4,15 +4,17 @@ Run with ``nox -s bench`` (or ``pytest benchmarks/test_bench_bits.py --benchmark
 shape it prints the XNOR/popcount GEMM time, its effective binary MAC/s (M * N * K / t), the ratio
 to ``numpy.matmul`` in float32 of the same ±1 data, and the fraction of this machine's popcount peak
 (measured at run time by ``_peak.popcount_peak``, never hard-coded). The machine is shared and
-noisy: every figure is a median of a few runs, and ratios are taken between runs made seconds apart.
+noisy: times and ratios are medians of a few rounds, each ratio taken between runs made seconds
+apart (the float32 product and the peak are measured just before every round of the bit kernel);
+the fraction of peak compares the best GEMM round with the best peak run.
 Few rounds keep the whole file to a few minutes on 2 cores.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +42,6 @@ GEMM_SHAPES = {
 }
 
 
-@functools.cache
-def _peak(threads: int) -> float:
-    return popcount_peak(threads)
-
-
 def _header() -> str:
     core = os.environ.get("OPENBLAS_CORETYPE")
     return (
@@ -58,18 +55,34 @@ def _pm1(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=shape)
 
 
-def _timed(benchmark, fn, rounds: int) -> float:
-    times: list[float] = []
+def _interleaved(benchmark, fn, other, rounds: int, *, threads: int | None = None) -> dict:
+    """Time ``fn`` with pytest-benchmark; before each of its rounds time ``other`` and (optionally)
+    the popcount peak on ``threads`` threads, so every ratio compares runs seconds apart."""
+    t_fn: list[float] = []
+    t_other: list[float] = []
+    peaks: list[float] = []
+
+    def setup():
+        t_other.append(median_seconds(other, repeats=1, warmup=0))
+        if threads is not None:
+            peaks.append(popcount_peak(threads, seconds=0.15, repeats=3))
 
     def run():
-        import time
-
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
+        t_fn.append(time.perf_counter() - t0)
 
-    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
-    return float(np.median(times))
+    fn()  # warm-up (compilation is cached, this loads it)
+    other()
+    benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
+    t = np.array(t_fn)
+    return {
+        "fn": float(np.median(t)),
+        "other": float(np.median(t_other)),
+        "ratio": float(np.median(np.array(t_other) / t)),
+        "peaks": np.array(peaks),
+        "times": t,
+    }
 
 
 @pytest.mark.parametrize("name", list(GEMM_SHAPES))
@@ -79,16 +92,23 @@ def test_bench_xnor_gemm(benchmark, name):
     af, bf = _pm1(rng, (m, k)), _pm1(rng, (n, k))
     a, b = pack(af), pack(bf)
     out = np.empty((m, n), dtype=np.int32)
-    rounds = 3 if m * n * k <= 2**33 else 2
-    t_bits = _timed(benchmark, lambda: xnor_gemm(a, b, k, out=out, backend="numba"), rounds)
     bft = np.ascontiguousarray(bf.T)
-    t_f32 = median_seconds(lambda: af @ bft, repeats=rounds)
+    rounds = 3 if m * n * k <= 2**33 else 2
+    threads = nbk._threads(m * n * n_words(k), -(-m // 4))
+    res = _interleaved(
+        benchmark,
+        lambda: xnor_gemm(a, b, k, out=out, backend="numba"),
+        lambda: af @ bft,
+        rounds,
+        threads=threads,
+    )
     # exactness of this very run (float32 is exact here: |dot| <= k < 2**24)
     assert np.array_equal(out[:64], (af[:64] @ bft).astype(np.int32))
-    threads = nbk._threads(m * n * n_words(k), -(-m // 4))
-    peak = _peak(threads)
+    t_bits, t_f32 = res["fn"], res["other"]
     macs = m * n * k
-    rate_words = m * n * n_words(k) / t_bits
+    # best-of against best-of: the peak is a capability, so both sides use their fastest run
+    peak = float(np.max(res["peaks"]))
+    fraction = float(m * n * n_words(k) / np.min(res["times"]) / peak)
     no_core = matmul_f32_without_coretype(m, n, k, reps=rounds)
     extra = {
         "cpu": cpu_model(),
@@ -97,17 +117,17 @@ def test_bench_xnor_gemm(benchmark, name):
         "seconds_f32": t_f32,
         "binary_gmac_s": macs / t_bits / 1e9,
         "f32_gmac_s": macs / t_f32 / 1e9,
-        "ratio_vs_f32": t_f32 / t_bits,
+        "ratio_vs_f32": res["ratio"],
         "peak_gwords_s": peak / 1e9,
-        "fraction_of_peak": rate_words / peak,
+        "fraction_of_peak": fraction,
         "f32_no_coretype_s": None if no_core is None else no_core["seconds"],
     }
     benchmark.extra_info.update(extra)
     line = (
         f"[bits bench] xnor_gemm {name}: {t_bits * 1e3:.1f} ms, "
         f"{extra['binary_gmac_s']:.0f} G binary MAC/s on {threads} thread(s); float32 matmul "
-        f"{t_f32 * 1e3:.1f} ms ({extra['f32_gmac_s']:.0f} GMAC/s) -> ratio {extra['ratio_vs_f32']:.1f}x; "
-        f"popcount peak {peak / 1e9:.2f} Gword/s, reached {100 * extra['fraction_of_peak']:.0f}%"
+        f"{t_f32 * 1e3:.1f} ms ({extra['f32_gmac_s']:.0f} GMAC/s) -> ratio {res['ratio']:.1f}x; "
+        f"popcount peak {peak / 1e9:.2f} Gword/s ({threads} thread(s)), best run reached {100 * fraction:.0f}%"
     )
     if no_core is not None:
         line += (
@@ -124,17 +144,18 @@ def test_bench_xnor_gemm_sign(benchmark):
     rng = np.random.default_rng(1)
     af, bf = _pm1(rng, (m, k)), _pm1(rng, (n, k))
     a, b = pack(af), pack(bf)
-    t_sign = _timed(benchmark, lambda: xnor_gemm_sign(a, b, k, backend="numba"), 3)
     bft = np.ascontiguousarray(bf.T)
-
-    def f32_sign():
-        return np.packbits(af @ bft >= 0, axis=1)
-
-    t_f32 = median_seconds(f32_sign, repeats=3)
-    benchmark.extra_info.update({"seconds_sign": t_sign, "seconds_f32_sign": t_f32})
+    res = _interleaved(
+        benchmark,
+        lambda: xnor_gemm_sign(a, b, k, backend="numba"),
+        lambda: np.packbits(af @ bft >= 0, axis=1),
+        3,
+    )
+    benchmark.extra_info.update({"seconds_sign": res["fn"], "seconds_f32_sign": res["other"]})
     print(
-        f"[bits bench] xnor_gemm_sign 1024x1024x4096 (packed output): {t_sign * 1e3:.1f} ms; "
-        f"float32 matmul + compare + packbits {t_f32 * 1e3:.1f} ms -> ratio {t_f32 / t_sign:.1f}x"
+        f"[bits bench] xnor_gemm_sign 1024x1024x4096 (packed output): {res['fn'] * 1e3:.1f} ms; "
+        f"float32 matmul + compare + packbits {res['other'] * 1e3:.1f} ms -> ratio "
+        f"{res['ratio']:.1f}x"
     )
 
 
@@ -150,18 +171,19 @@ def test_bench_outer_update(benchmark):
         e[s, cols] = rng.choice(np.array([-1, 1], dtype=np.int8), size=5)
     h0 = rng.integers(-300, 300, size=(n_in, n_out)).astype(np.int16)
     h = h0.copy()
-    t_bits = _timed(
-        benchmark,
-        lambda: outer_update(h, x, e, step=step, lo=-1000, hi=1000, backend="numba"),
-        20,
-    )
     xt, ef = np.ascontiguousarray(xf.T), e.astype(np.float32)
     hf = h0.astype(np.float32)
 
     def f32_update():
         np.clip(hf + step * (xt @ ef), -1000, 1000, out=hf)
 
-    t_f32 = median_seconds(f32_update, repeats=20)
+    res = _interleaved(
+        benchmark,
+        lambda: outer_update(h, x, e, step=step, lo=-1000, hi=1000, backend="numba"),
+        f32_update,
+        20,
+    )
+    t_bits, t_f32 = res["fn"], res["other"]
     h_np = h0.copy()
     t_np = median_seconds(
         lambda: outer_update(h_np, x, e, step=step, lo=-1000, hi=1000, backend="numpy"),
@@ -173,5 +195,5 @@ def test_bench_outer_update(benchmark):
     print(
         f"[bits bench] outer_update B={bsz} N_in={n_in} N_out={n_out} int16 (sequential "
         f"saturation): {t_bits * 1e3:.2f} ms; float32 matmul + clip (final-sum clipping) "
-        f"{t_f32 * 1e3:.2f} ms -> ratio {t_f32 / t_bits:.1f}x; numpy backend {t_np * 1e3:.2f} ms"
+        f"{t_f32 * 1e3:.2f} ms -> ratio {res['ratio']:.1f}x; numpy backend {t_np * 1e3:.2f} ms"
     )

@@ -281,3 +281,33 @@ def test_bad_input():
         outer_update(ro, a, e)
     with pytest.raises(ValueError, match=r"^a: padding bits beyond k=65"):
         popcount_rows(a, 65)
+
+
+@pytest.mark.skipif("numba" not in HOST, reason="numba backend not importable")
+def test_numba_threaded_paths_match_serial(monkeypatch, rng):
+    """Force the threaded kernels on small ragged shapes: results must not depend on threads."""
+    from bnnlab.bits import _numba
+
+    a = rng.choice([-1, 1], size=(37, 130))
+    b = rng.choice([-1, 1], size=(21, 130))
+    xpm = rng.choice([-1, 1], size=(9, 75))
+    dense = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=(9, 14))
+    sparse = np.where(rng.random((9, 14)) < 0.05, dense, 0).astype(np.int8)
+    h0 = rng.integers(-3, 4, size=(75, 14)).astype(np.int16)
+    results = []
+    for threshold in (_numba._PARALLEL_MIN_WORDS, 1):
+        monkeypatch.setattr(_numba, "_PARALLEL_MIN_WORDS", threshold)
+        gemm = xnor_gemm(pack(a), pack(b), 130, backend="numba")
+        sign = xnor_gemm_sign(pack(a), pack(b), 130, thresholds=3, backend="numba")
+        updates = []
+        for e in (dense, sparse):
+            h = h0.copy()
+            outer_update(h, pack(xpm), e, step=2, lo=-4, hi=4, backend="numba")
+            updates.append(h)
+        results.append((gemm, sign, *updates))
+    assert _numba._threads(10, 10) == min(10, __import__("numba").get_num_threads())
+    for serial, threaded in zip(*results, strict=True):
+        assert np.array_equal(serial, threaded)
+    assert np.array_equal(results[0][0], a @ b.T)
+    assert np.array_equal(results[0][2], ref_update(h0, xpm, dense, 2, -4, 4))
+    assert np.array_equal(results[0][3], ref_update(h0, xpm, sparse, 2, -4, 4))

@@ -135,7 +135,8 @@ def _threads(work: int, rows: int) -> int:
     """Threads for ``work`` units spread over ``rows`` independent rows (1 below the threshold)."""
     if work < _PARALLEL_MIN_WORDS:
         return 1
-    return max(1, min(numba.get_num_threads(), work // (_PARALLEL_MIN_WORDS // 2), rows))
+    per_thread = max(1, _PARALLEL_MIN_WORDS // 2)
+    return max(1, min(numba.get_num_threads(), work // per_thread, rows))
 
 
 def _gemm(a, b, k, out, bits, th, sign):
