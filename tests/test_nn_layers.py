@@ -313,3 +313,12 @@ def test_backward_without_input_gradient_gives_the_same_parameter_gradients(rng)
     for n, p in model.named_parameters():
         np.testing.assert_array_equal(p.grad, full[n], err_msg=n)
     assert model["conv1"].input_grad
+
+
+def test_summary_counts_binary_and_real_parameters():
+    model = nn.binary_mlp(10, (6,), 3, weight_binarizer="siman", scale=True, seed=0)
+    rows = {r["name"]: r for r in nn.summary(model)}
+    assert rows["fc1"]["binary_params"] == 60 and rows["fc1"]["real_params"] == 6  # alpha
+    assert rows["bn1"]["real_params"] == 12 and rows["out"]["real_params"] == 6 * 3 + 3
+    assert rows["total"]["params"] == 60 + 6 + 12 + 21
+    assert rows["total"]["deploy_bits"] == 60 + 32 * (6 + 12 + 21)

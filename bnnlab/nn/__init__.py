@@ -11,6 +11,7 @@ each layer has ``layer.weight`` (latent), ``layer.binary_weight()`` (forward bin
 
 from bnnlab.nn import binarizers, init
 from bnnlab.nn._module import Layer, Parameter, Sequential
+from bnnlab.nn._summary import summary
 from bnnlab.nn.linear import Conv2d, Dense
 from bnnlab.nn.loss import softmax_cross_entropy
 from bnnlab.nn.models import binary_cnn, binary_mlp
@@ -33,4 +34,5 @@ __all__ = [
     "binary_mlp",
     "init",
     "softmax_cross_entropy",
+    "summary",
 ]

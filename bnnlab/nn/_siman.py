@@ -82,6 +82,11 @@ class SiMaNWeight(Binarizer):
     latent weights before each training forward with :math:`p = 15\,(1 - e/E)`
     (:func:`percentile_clip`; :math:`e` the 0-based epoch set by :meth:`set_epoch`, :math:`E` the
     number of epochs). It is off by default.
+
+    References
+    ----------
+    Lin et al., "SiMaN: Sign-to-Magnitude Network Binarization", IEEE TPAMI 45(5), 2023;
+    official code github.com/lmbxmu/SiMaN (REFERENCES.md §1.3).
     """
 
     alias = "siman"
@@ -98,7 +103,7 @@ class SiMaNWeight(Binarizer):
         self.clip_percent = 15.0 * (1.0 - epoch / epochs)
 
     def update_latent(self, w: Any) -> Any:
-        if not self.clip:
+        if not self.clip or self.clip_percent <= 0:
             return None
         return percentile_clip(w, self.clip_percent)
 
@@ -141,6 +146,11 @@ class SiMaNActivation(Binarizer):
     then exactly through the standardisation to :math:`x` (as autograd does in the official code).
     The division does not change the forward sign; the centring does. It is applied in training and
     evaluation alike (it depends on the sample only). ``ddof`` as in :class:`SiMaNWeight`.
+
+    References
+    ----------
+    Lin et al., "SiMaN", IEEE TPAMI 2023, official code (REFERENCES.md §1.3 step 5); the
+    :math:`\max(0, 2-|2x|)` pseudo-gradient is Bi-Real Net's ApproxSign derivative.
     """
 
     alias = "siman_act"
