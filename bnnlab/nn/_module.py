@@ -167,7 +167,7 @@ class Sequential(Layer):
 
         With ``input_grad=False`` (what the training loop uses) the layers before the first one
         with parameters are skipped, and that layer is asked not to compute its input gradient
-        (Dense and Conv2d honour it: no col2im for the first convolution).
+        (Dense and Conv2d honour it: no input gradient for the first convolution).
         """
         layers = list(self.layers.values())
         stop = 0

@@ -28,7 +28,7 @@ import numpy as np
 from bnnlab._validation import check_int, make_rng
 from bnnlab._xp import namespace
 from bnnlab.nn import binarizers as _bz
-from bnnlab.nn._im2col import col2im, im2col, weight_from_matrix, weight_matrix
+from bnnlab.nn._im2col import conv_input_grad, im2col, weight_from_matrix, weight_matrix
 from bnnlab.nn._module import Layer
 from bnnlab.nn.init import resolve
 
@@ -236,8 +236,8 @@ class Conv2d(_BinarizableLayer):
     Notes
     -----
     im2col gathers ``(N*Ho*Wo, k*k*C)`` columns with ``k*k`` strided copies, the forward is one
-    GEMM with the ``(out, k*k*C)`` weight matrix; the backward's input gradient is scattered back by
-    ``k*k`` strided additions (no loop over samples).
+    GEMM with the ``(out, k*k*C)`` weight matrix; the backward's input gradient is ``k*k`` GEMMs
+    added into strided slices (no loop over samples).
     """
 
     def __init__(
@@ -302,7 +302,7 @@ class Conv2d(_BinarizableLayer):
         if not self.input_grad:
             return None
         k = self.kernel_size
-        dxb = col2im(g2 @ w2, x_shape, k, k, self.stride, self.padding)
+        dxb = conv_input_grad(g2, w2, x_shape, k, k, self.stride, self.padding)
         return self._backward_input(dxb, acache)
 
     def __repr__(self) -> str:
