@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
 
 from bnnlab import nn
 from bnnlab.nn import binarizers
@@ -249,3 +252,21 @@ def test_make_resolves_aliases_classes_and_instances():
         binarizers.make(3, "weight")
     with pytest.raises(ValueError, match="k"):
         binarizers.get("siman")(k="third")
+
+
+@settings(max_examples=40)
+@given(
+    w=hnp.arrays(np.float64, (3, 8), elements=st.integers(-50, 50).map(float)),
+    a=st.sampled_from([-4.0, -1.0, 0.5, 2.0]),
+    b=st.integers(-100, 100).map(float),
+)
+def test_siman_code_invariant_under_per_row_affine_maps(w, a, b):
+    """The code depends on the magnitudes of the centred weights only: a*w + b gives the same code
+    (power-of-two a and n = 8 keep every step exact, so ties behave identically)."""
+    siman = binarizers.get("siman")(eps=0.0)
+    assume(np.all(w.std(axis=1) > 0))
+    out = siman(w)
+    np.testing.assert_array_equal(siman(a * w + b), out)
+    mags = np.abs(w - w.mean(axis=1, keepdims=True))
+    np.testing.assert_array_equal(out > 0, mags > np.median(mags, axis=1, keepdims=True))
+    assert ((out > 0).sum(axis=1) <= 4).all()
