@@ -162,7 +162,7 @@ def train(
         rate of the epoch's last step), ``seconds`` (training time of the epoch), plus the
         callbacks' keys.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     if not isinstance(model, Layer):
         raise TypeError(f"model: expected a bnnlab.nn Layer, got {type(model).__name__}")
