@@ -1,8 +1,9 @@
-"""Every CUDA source of bnnlab/bits/cuda compiles for sm_75, sm_80 and sm_90 (nvcc, no GPU needed).
+"""Every CUDA source of bnnlab/bits/cuda compiles for sm_75, sm_80 and sm_90 (no GPU needed).
 
 Compiled is exactly what the GPU backend hands to NVRTC (the family's ``.cu`` with ``common.cuh``
 inlined), with all warnings as errors; each kernel whose signature the launch code parses must be in
-the cubin under its unmangled name. Skipped, with the reason, only where nvcc is absent.
+the cubin under its unmangled name. With nvcc (skipped, with the reason, only where nvcc is absent)
+and, where libnvrtc is found, with NVRTC and the GPU backend's options as cupy.RawModule compiles.
 """
 
 from __future__ import annotations
@@ -17,20 +18,32 @@ from bnnlab.bits import _cuda_sources as cs
 sys.path.insert(0, str(Path(__file__).parent))
 from cuda_emu import nvcc
 
-pytestmark = pytest.mark.skipif(nvcc.nvcc() is None, reason="no CUDA compiler (nvcc) found")
-
 ARCHES = ("sm_75", "sm_80", "sm_90")
+needs_nvcc = pytest.mark.skipif(nvcc.nvcc() is None, reason="no CUDA compiler (nvcc) found")
 
 
+def _has_kernels(binary: bytes, source: str) -> None:
+    kernels = cs.parse_signatures(source, cs.constants())
+    assert kernels, "no kernel parsed"
+    for name in kernels:
+        assert b".text." + name.encode() + b"\0" in binary, f"{name} missing from the cubin"
+
+
+@needs_nvcc
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("family", cs.FAMILIES)
 def test_family_compiles(family, arch):
     source = cs.read_source(family)
-    binary = nvcc.cubin(source, arch)
-    kernels = cs.parse_signatures(source, cs.constants())
-    assert kernels, f"no kernel parsed from {family}.cu"
-    for name in kernels:
-        assert b".text." + name.encode() + b"\0" in binary, f"{name} missing from the {arch} cubin"
+    _has_kernels(nvcc.cubin(source, arch), source)
+
+
+@pytest.mark.skipif(nvcc.nvrtc_library() is None, reason="no NVRTC library (libnvrtc) found")
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("family", cs.FAMILIES)
+def test_family_compiles_with_nvrtc(family, arch):
+    """What cupy.RawModule does on a GPU machine: NVRTC, no include path, the backend's options."""
+    source = cs.read_source(family)
+    _has_kernels(nvcc.nvrtc_cubin(source, arch, cs.NVRTC_OPTIONS), source)
 
 
 def test_every_kernel_belongs_to_a_family():
@@ -39,6 +52,7 @@ def test_every_kernel_belongs_to_a_family():
     assert len(table) == 11
 
 
+@needs_nvcc
 def test_syntax_error_fails():
     broken = cs.read_source("pack").replace("out[t] = word;", "out[t] = word", 1)
     assert broken != cs.read_source("pack")
@@ -46,6 +60,7 @@ def test_syntax_error_fails():
         nvcc.cubin(broken, "sm_80", cache=False)
 
 
+@needs_nvcc
 def test_warning_fails():
     unused = cs.read_source("pack") + '\nextern "C" __global__ void f(int* p) { int unused; }\n'
     with pytest.raises(nvcc.CompileError, match="never referenced"):

@@ -191,15 +191,31 @@ def test_capped_grid(rng):
 
 
 # -- the public API routed through the GPU backend's launch code ------------------------------------
-def test_public_api_through_emulated_backend(monkeypatch, rng):
-    from bnnlab import bits as B
+@pytest.fixture
+def emulated_as_cupy(monkeypatch):
+    """Install the emulated GPU backend as backend ``"cupy"`` for numpy arrays; return call counts."""
     from bnnlab.bits import _dispatch
 
     kern = harness.emulated_backend(defines=SMALL)
     fake = types.SimpleNamespace(ARRAY_MODULE="numpy")
+    calls: dict[str, int] = {}
+
+    def counted(name):
+        def call(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return getattr(kern, name)(*args)
+
+        return call
+
     for name in _dispatch.PROTOCOL:
-        setattr(fake, name, getattr(kern, name))
+        setattr(fake, name, counted(name))
     monkeypatch.setitem(_dispatch._loaded, "cupy", fake)
+    return calls
+
+
+def test_public_api_through_emulated_backend(emulated_as_cupy, rng):
+    from bnnlab import bits as B
+
     x = np.where(rng.random((3, 130, 4)) < 0.5, 1, -1).astype(np.int8)
     got = B.pack(x, axis=1, backend="cupy")
     assert np.array_equal(got, B.pack(x, axis=1, backend="numpy"))
@@ -209,6 +225,23 @@ def test_public_api_through_emulated_backend(monkeypatch, rng):
     assert np.array_equal(
         B.xnor_gemm(w, w, 130, backend="cupy"), B.xnor_gemm(w, w, 130, backend="numpy")
     )
+    assert set(emulated_as_cupy) == {"pack_last", "unpack_last", "popcount_rows", "xnor_gemm"}
+
+
+def test_local_binary_learner_through_emulated_backend(emulated_as_cupy, rng):
+    """The learner's bit-packed training, every kernel on the GPU path, equals the numpy run."""
+    lb = pytest.importorskip("bnnlab.learn.local_binary")
+    cfg = lb.LocalBinaryConfig(n_features=100, n_classes=4, layers=(70,), batch_size=40)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(120, 100))
+    y = rng.integers(0, 4, size=120)
+    runs = {}
+    for backend in ("numpy", "cupy"):
+        model = lb.LocalBinaryLearner(cfg, seed=5, backend=backend)
+        runs[backend] = (model.fit(x, y, epochs=1), model.state_dict()[0])
+    assert {"pack_last", "xnor_gemm", "outer_update"} <= set(emulated_as_cupy), emulated_as_cupy
+    assert runs["numpy"][0][0]["train_accuracy"] == runs["cupy"][0][0]["train_accuracy"]
+    for key, value in runs["numpy"][1].items():
+        assert np.array_equal(value, runs["cupy"][1][key]), key
 
 
 # -- the harness catches what a GPU would not report ------------------------------------------------

@@ -49,6 +49,7 @@ import numpy as np
 SOURCE_DIR = Path(__file__).with_name("cuda")
 FAMILIES = ("pack", "gemm", "update", "popcount")
 HEADER = "common.cuh"
+NVRTC_OPTIONS = ("--std=c++17",)  # what cupy.RawModule passes to NVRTC (cupy adds -arch)
 
 # C type of a kernel parameter -> numpy dtype. `long` and plain `char` are refused on purpose: their
 # size or signedness differs between platforms.

@@ -27,13 +27,12 @@ import cupy  # ImportError without cupy: the dispatch reports the backend as una
 from bnnlab.bits import _cuda_sources as _cs
 
 ARRAY_MODULE = "cupy"
-COMPILE_OPTIONS = ("--std=c++17",)
 
 
 @functools.cache
 def module(family: str) -> Any:
     """The ``cupy.RawModule`` of a kernel family (compiled on first use, then cached)."""
-    return cupy.RawModule(code=_cs.read_source(family), options=COMPILE_OPTIONS)
+    return cupy.RawModule(code=_cs.read_source(family), options=_cs.NVRTC_OPTIONS)
 
 
 def get_function(name: str) -> Any:

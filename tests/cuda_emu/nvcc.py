@@ -1,4 +1,4 @@
-"""Compile-only checks of the CUDA sources with nvcc (no GPU needed).
+"""Compile-only checks of the CUDA sources with nvcc or NVRTC (no GPU needed).
 
 :func:`cubin` compiles a source text for one architecture into a cubin with every warning an error
 and returns its bytes; a compile error raises :class:`CompileError` with nvcc's message. Successful
@@ -9,6 +9,8 @@ architecture, the flags and the nvcc version, so an unchanged kernel is not reco
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import hashlib
 import os
@@ -70,3 +72,41 @@ def cubin(source: str, arch: str, *, cache: bool = True) -> bytes:
         if cache:
             os.replace(out, cached)
     return data
+
+
+def nvrtc_library() -> str | None:
+    """Path or name of libnvrtc (``$BNNLAB_NVRTC``, the loader's search path, $CUDA_HOME/lib64)."""
+    explicit = os.environ.get("BNNLAB_NVRTC")
+    if explicit:
+        return explicit
+    found = ctypes.util.find_library("nvrtc")
+    if found:
+        return found
+    lib64 = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda")) / "lib64"
+    hits = sorted(lib64.glob("libnvrtc.so*"))
+    return str(hits[0]) if hits else None
+
+
+def nvrtc_cubin(source: str, arch: str, options: tuple[str, ...]) -> bytes:
+    """Compile with NVRTC as ``cupy.RawModule`` does (its options plus ``-arch`` and
+    ``--device-as-default-execution-space``); return the cubin or raise :class:`CompileError`."""
+    lib = ctypes.CDLL(nvrtc_library() or "libnvrtc.so")
+    prog = ctypes.c_void_p()
+    if lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"kern.cu", 0, None, None):
+        raise CompileError("nvrtcCreateProgram failed")
+    try:
+        opts = [*options, f"-arch={arch}", "--device-as-default-execution-space"]
+        argv = (ctypes.c_char_p * len(opts))(*(o.encode() for o in opts))
+        rc = lib.nvrtcCompileProgram(prog, len(opts), argv)
+        size = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetProgramLog(prog, log)
+        if rc != 0:
+            raise CompileError(f"NVRTC -arch={arch} failed:\n{log.value.decode()[-4000:]}")
+        lib.nvrtcGetCUBINSize(prog, ctypes.byref(size))
+        cubin = ctypes.create_string_buffer(size.value)
+        lib.nvrtcGetCUBIN(prog, cubin)
+        return cubin.raw
+    finally:
+        lib.nvrtcDestroyProgram(ctypes.byref(prog))
