@@ -266,3 +266,60 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{pm(r['paper_mean'], r['paper_std']):>15}  {diff:>6}"
         )
     return "\n".join(lines)
+
+
+#: Runs behind the local-binary figures. Fast (``nox -s figures``, ~1-2 min on one core): the
+#: Prototypes dataset and the embedded Fashion-MNIST mini set, small widths, 1 seed, few epochs.
+#: Full: full Fashion-MNIST, the paper's widths, 2 seeds, 50 epochs (hours on a laptop CPU).
+FIGURE_RUNS: dict[bool, dict[str, Any]] = {
+    False: {
+        "datasets": ["prototypes", "fashion-mnist-mini"],
+        "local-binary": ["35_35", "75_75", "135_135"],
+        "cp-r": ["44_4", "88_8", "165_15"],
+        "seeds": 1,
+        "epochs": 6,
+    },
+    True: {
+        "datasets": ["fashion-mnist"],
+        "local-binary": list(PAPER["local-binary"]["fashion-mnist"]),
+        "cp-r": list(PAPER["cp-r"]["fashion-mnist"]),
+        "seeds": 2,
+        "epochs": 50,
+    },
+}
+
+
+def figure_sweep(
+    out: str | os.PathLike[str], *, full: bool = False, data_root: Any = None
+) -> list[dict[str, Any]]:
+    """Run (or reuse) the runs of :data:`FIGURE_RUNS` under ``out``; return all per-epoch rows.
+
+    Each row carries ``learner``, ``dataset``, ``width``, ``seed``, ``epoch``,
+    ``train_accuracy`` and ``test_accuracy``.
+    """
+    spec = FIGURE_RUNS[bool(full)]
+    rows: list[dict[str, Any]] = []
+    for dataset in spec["datasets"]:
+        for learner in LEARNERS:
+            for width in spec[learner]:
+                for seed in range(spec["seeds"]):
+                    hist = run_one(
+                        learner,
+                        dataset,
+                        width,
+                        seed,
+                        epochs=spec["epochs"],
+                        out=out,
+                        data_root=data_root,
+                    )
+                    tag = {"learner": learner, "dataset": dataset, "width": width, "seed": seed}
+                    rows += [{**r, **tag} for r in hist]
+    return rows
+
+
+def describe_figure_runs(full: bool) -> str:
+    """One line saying what the figure runs are (for titles and captions)."""
+    s = FIGURE_RUNS[bool(full)]
+    return f"{', '.join(s['datasets'])}; {s['seeds']} seed(s) x {s['epochs']} epochs" + (
+        "" if full else " (fast preview: paper = 10 seeds x 50 epochs)"
+    )
