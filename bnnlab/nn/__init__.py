@@ -9,7 +9,7 @@ each layer has ``layer.weight`` (latent), ``layer.binary_weight()`` (forward bin
 ``layer.weight_binarizer``.
 """
 
-from bnnlab.nn import binarizers, init
+from bnnlab.nn import binarizers, gradcheck, init
 from bnnlab.nn._module import Layer, Parameter, Sequential
 from bnnlab.nn._summary import summary
 from bnnlab.nn.linear import Conv2d, Dense
@@ -32,6 +32,7 @@ __all__ = [
     "binarizers",
     "binary_cnn",
     "binary_mlp",
+    "gradcheck",
     "init",
     "softmax_cross_entropy",
     "summary",
