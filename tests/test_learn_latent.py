@@ -33,7 +33,16 @@ def strip_time(rows):
 
 
 @pytest.mark.parametrize(
-    ("wb", "ab", "scale"), [("ste_sign", "ste_sign", False), ("siman", "siman_act", True)]
+    ("wb", "ab", "scale"),
+    [
+        ("ste_sign", "ste_sign", False),
+        ("approx_sign", "approx_sign", False),
+        ("xnor", "ste_sign", False),
+        ("irnet", "ste_sign", False),
+        ("siman", "siman_act", True),
+        (nn.binarizers.get("siman")(k="optimal", clip=True), "siman_act", True),
+    ],
+    ids=["ste", "approx", "xnor", "irnet", "siman", "siman-kstar-clip"],
 )
 def test_binary_mlp_learns_separable_problem_fast(wb, ab, scale):
     data = blobs(0)

@@ -83,7 +83,7 @@ def binary_mlp(
     Layers: ``flatten``, then for each hidden size ``fc{i}`` (Dense, no bias) and ``bn{i}``, then
     ``out`` (and ``bn_out`` when ``last="binary"``). Inputs of any shape ``(N, ...)`` with
     ``in_features`` values per sample. Binarizers are aliases or objects (:mod:`bnnlab.nn.binarizers`);
-    a string alias gives each layer its own instance.
+    a string alias or class gives each layer its own instance (an instance is shared).
 
     Examples
     --------
