@@ -323,6 +323,7 @@ def test_monte_carlo_is_deterministic_and_detects_a_wrong_value():
         (lambda: D.optimum("gennorm", beta=-1.0), ValueError, "^beta:"),
         (lambda: D.optimum("gennorm", beta=float("inf")), ValueError, "^beta:"),
         (lambda: D.optimum("gennorm", beta="2"), TypeError, "^beta:"),
+        (lambda: D.optimum("gennorm", beta=0.01), ValueError, "^beta: .*too heavy-tailed"),
         (lambda: D.optimum("laplace", beta=2.0), ValueError, "^beta: only used"),
         (lambda: D.optimum("laplace", method="sympy"), ValueError, "^method:"),
         (lambda: D.cosine_curve("laplace", [0.0, 0.5]), ValueError, "^fractions:"),

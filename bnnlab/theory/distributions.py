@@ -83,7 +83,15 @@ def _family(family: Any, beta: Any) -> Family:
     if family == "gennorm":
         if beta is None:
             raise ValueError("beta: the generalized-normal family needs a shape beta > 0")
-        return Family(family, check_real(beta, "beta", low=0.0, open_low=True))
+        fam = Family(family, check_real(beta, "beta", low=0.0, open_low=True))
+        try:
+            fam.second_moment  # noqa: B018 - E v^2 = Gamma(3/beta)/Gamma(1/beta) must be a double
+        except OverflowError:
+            raise ValueError(
+                f"beta: {fam.beta} is too heavy-tailed for double precision "
+                "(E w^2 = alpha^2 Gamma(3/beta)/Gamma(1/beta) overflows; beta >= 0.02 is supported)"
+            ) from None
+        return fam
     if beta is not None:
         raise ValueError(f"beta: only used with family='gennorm', got beta={beta!r} for {family!r}")
     return Family(family)
@@ -211,6 +219,7 @@ def optimum(family: str, beta: Any = None, *, method: str = "auto") -> Optimum:
     beta : float > 0, only for "gennorm"
         Shape of the generalized normal, density ∝ exp(−|w/α|^β): β = 1 is Laplace, β = 2 Gaussian
         (α = σ√2), β → ∞ tends to uniform on (−α, α); β < 1 has heavier-than-exponential tails.
+        Supported: β ≥ 0.02 (below, E w² overflows double precision) up to β ~ 1e12.
     method : {"auto", "numeric"}
         "auto" evaluates the exact sympy solution for the closed-form families (laplace, uniform)
         and solves numerically otherwise; "numeric" always uses the double-precision solver
