@@ -150,14 +150,12 @@ def _sparse_kernel() -> Any:
     @numba.njit(cache=True, nogil=True)
     def kernel(w, x, rows, cols, signs, step, n_in):  # pragma: no cover - compiled
         one = np.uint64(1)
-        for t in range(rows.shape[0]):
-            b, j = rows[t], cols[t]
-            d = step * signs[t]
-            for i in range(n_in):
-                if (x[b, i >> 6] >> np.uint64(i & 63)) & one:
-                    w[i, j] += d
-                else:
-                    w[i, j] -= d
+        d = step * signs
+        for i in range(n_in):  # row-major walk: each row of W is touched once
+            word, shift = i >> 6, np.uint64(i & 63)
+            for t in range(rows.shape[0]):
+                bit = np.int64((x[rows[t], word] >> shift) & one)
+                w[i, cols[t]] += d[t] * (2 * bit - 1)  # +d where x_i = +1, -d where x_i = -1
 
     return kernel
 
