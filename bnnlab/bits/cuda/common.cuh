@@ -20,8 +20,10 @@
 // BNN_GEMM_TM x BNN_GEMM_TN outputs, each thread BNN_GEMM_RM x BNN_GEMM_RN of them (register tile,
 // strided by the thread grid so that a warp writes consecutive columns). Per step of the k loop the
 // block stages BNN_GEMM_KW 64-bit words of each of its TM rows of A and TN rows of B in shared
-// memory, word-major ([KW][TM] and [KW][TN]): threads of a warp read consecutive words of Bs and
-// broadcast words of As, so the inner loop has no bank conflicts.
+// memory, word-major ([KW][TM + 1] and [KW][TN + 1], the extra word against bank conflicts of the
+// stores): threads of a warp read consecutive words of Bs and broadcast words of As, so the inner
+// loop has no bank conflicts. Shared memory: 8 KiB (int32 GEMM), 12 KiB (fused sign, + a TM x TN
+// byte tile of flags); 64 registers per thread (ptxas, sm_80), no spills.
 #ifndef BNN_GEMM_TX
 #define BNN_GEMM_TX 16
 #endif

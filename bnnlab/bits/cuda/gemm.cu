@@ -15,13 +15,18 @@
 //            kernel); for products with few rows or columns, where a 64 x 64 tile would idle.
 #include "common.cuh"
 
+// Shared tiles are [KW][ROWS + 1]: the extra word per k row puts the KW words a thread group
+// stores for one matrix row in distinct banks (without it they are ROWS words apart: one bank).
+#define BNN_GEMM_LDA (BNN_GEMM_TM + 1)
+#define BNN_GEMM_LDB (BNN_GEMM_TN + 1)
+
 // Stage words w0 .. w0 + KW - 1 of rows r0 .. r0 + ROWS - 1 of src (rows x nw) into the
-// word-major shared tile dst[KW][ROWS], zero outside src. Word index fastest: a warp reads KW
+// word-major shared tile dst[KW][LD], zero outside src. Word index fastest: a warp reads KW
 // consecutive words of a row.
-template <int ROWS>
+template <int ROWS, int LD>
 __device__ __forceinline__ void bnn_stage(
     const unsigned long long* __restrict__ src, long long rows, long long r0, long long nw,
-    long long w0, unsigned long long (*dst)[ROWS], int tid)
+    long long w0, unsigned long long (*dst)[LD], int tid)
 {
     for (int idx = tid; idx < ROWS * BNN_GEMM_KW; idx += BNN_GEMM_THREADS) {
         const int row = idx / BNN_GEMM_KW;
@@ -39,7 +44,7 @@ __device__ __forceinline__ void bnn_stage(
 __device__ __forceinline__ void bnn_gemm_tile(
     const unsigned long long* __restrict__ a, const unsigned long long* __restrict__ b, long long m,
     long long n, long long nw, long long m0, long long n0,
-    unsigned long long (*As)[BNN_GEMM_TM], unsigned long long (*Bs)[BNN_GEMM_TN],
+    unsigned long long (*As)[BNN_GEMM_LDA], unsigned long long (*Bs)[BNN_GEMM_LDB],
     int (*acc)[BNN_GEMM_RN])
 {
     const int tx = threadIdx.x;
@@ -49,8 +54,8 @@ __device__ __forceinline__ void bnn_gemm_tile(
         for (int c = 0; c < BNN_GEMM_RN; ++c) acc[r][c] = 0;
 
     for (long long w0 = 0; w0 < nw; w0 += BNN_GEMM_KW) {
-        bnn_stage<BNN_GEMM_TM>(a, m, m0, nw, w0, As, tid);
-        bnn_stage<BNN_GEMM_TN>(b, n, n0, nw, w0, Bs, tid);
+        bnn_stage<BNN_GEMM_TM, BNN_GEMM_LDA>(a, m, m0, nw, w0, As, tid);
+        bnn_stage<BNN_GEMM_TN, BNN_GEMM_LDB>(b, n, n0, nw, w0, Bs, tid);
         __syncthreads();  // the tile is complete before anyone reads it
 #pragma unroll
         for (int kw = 0; kw < BNN_GEMM_KW; ++kw) {
@@ -76,8 +81,8 @@ __device__ __forceinline__ void bnn_gemm_tiles(
     const unsigned long long* __restrict__ a, const unsigned long long* __restrict__ b, long long m,
     long long n, long long nw, Epilogue epilogue)
 {
-    __shared__ unsigned long long As[BNN_GEMM_KW][BNN_GEMM_TM];
-    __shared__ unsigned long long Bs[BNN_GEMM_KW][BNN_GEMM_TN];
+    __shared__ unsigned long long As[BNN_GEMM_KW][BNN_GEMM_LDA];
+    __shared__ unsigned long long Bs[BNN_GEMM_KW][BNN_GEMM_LDB];
     const long long mt = (m + BNN_GEMM_TM - 1) / BNN_GEMM_TM;
     const long long nt = (n + BNN_GEMM_TN - 1) / BNN_GEMM_TN;
     for (long long bm = blockIdx.y; bm < mt; bm += gridDim.y) {
