@@ -95,9 +95,9 @@ def unpack(
     words: Any,
     k: int,
     axis: int = -1,
-    *,
     code: str = "pm1",
     dtype: Any = np.int8,
+    *,
     backend: str = "auto",
 ) -> Any:
     """Inverse of :func:`pack`: ``k`` values along ``axis`` from uint64 words.
