@@ -57,6 +57,11 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-root", type=Path, default=None, help="directory searched first for data")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda needs cupy")
+
+
 def _hyper_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("hyperparameters (defaults: the paper's main runs, §2.2)")
     g.add_argument(
@@ -127,8 +132,7 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
         help="directory for records/ and checkpoints/",
     )
     p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
-    p.add_argument("--data-root", type=Path, default=None)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    _data_options(p)
     p.add_argument("--no-progress", action="store_true")
     _hyper_options(p)
     return _train
@@ -221,8 +225,7 @@ def _setup_evaluate(p: argparse.ArgumentParser) -> Callable[..., int]:
         "--dataset", choices=DATASETS, default=None, help="default: the checkpoint's dataset"
     )
     p.add_argument("--seed", type=int, default=None, help="split seed (default: the checkpoint's)")
-    p.add_argument("--data-root", type=Path, default=None)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    _data_options(p)
     return _evaluate
 
 
@@ -255,8 +258,7 @@ def _setup_reproduce(p: argparse.ArgumentParser) -> Callable[..., int]:
     )
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--out", type=Path, default=Path("results/reproduce"))
-    p.add_argument("--data-root", type=Path, default=None)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    _data_options(p)
     return _reproduce
 
 
