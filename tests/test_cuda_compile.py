@@ -8,7 +8,9 @@ and, where libnvrtc is found, with NVRTC and the GPU backend's options as cupy.R
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,12 +31,20 @@ def _has_kernels(binary: bytes, source: str) -> None:
         assert b".text." + name.encode() + b"\0" in binary, f"{name} missing from the cubin"
 
 
+@pytest.fixture(scope="module")
+def cubins():
+    """All (family, arch) cubins, compiled concurrently (nvcc is single-threaded); errors kept."""
+    jobs = [(f, a) for f in cs.FAMILIES for a in ARCHES]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        futures = {job: pool.submit(nvcc.cubin, cs.read_source(job[0]), job[1]) for job in jobs}
+    return futures
+
+
 @needs_nvcc
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("family", cs.FAMILIES)
-def test_family_compiles(family, arch):
-    source = cs.read_source(family)
-    _has_kernels(nvcc.cubin(source, arch), source)
+def test_family_compiles(cubins, family, arch):
+    _has_kernels(cubins[family, arch].result(), cs.read_source(family))
 
 
 @pytest.mark.skipif(nvcc.nvrtc_library() is None, reason="no NVRTC library (libnvrtc) found")
