@@ -50,7 +50,11 @@ def compiler() -> str | None:
 
 def cache_dir() -> Path:
     root = os.environ.get("BNNLAB_CUDA_EMU_CACHE")
-    path = Path(root) if root else Path(tempfile.gettempdir()) / f"bnnlab-cuda-emu-{os.getuid()}"
+    path = (
+        Path(root)
+        if root
+        else Path(tempfile.gettempdir()) / f"bnnlab-cuda-emu-{getattr(os, 'getuid', lambda: 0)()}"
+    )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
