@@ -77,7 +77,7 @@ def save_checkpoint(
         raise TypeError(f"model: cannot checkpoint a {name}; expected one of {sorted(_CLASSES)}")
     arrays, meta = model.state_dict()
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    cpu = {k: np.asarray(v) for k, v in model._array_state().items()}
+    cpu = arrays  # host copies (state_dict moves device arrays explicitly)
     from bnnlab import bits
 
     for k in _hidden_keys(model):
@@ -169,12 +169,8 @@ def load_checkpoint(
         raise ValueError(f"{path}: {exc}") from exc
     from bnnlab import bits
 
-    host = {
-        k: np.asarray(v if not hasattr(v, "get") else v.get())
-        for k, v in model._array_state().items()
-    }
-    for k in _hidden_keys(model):
-        want = bits.pack(np.ascontiguousarray(host[k].T >= 0))
+    for k in _hidden_keys(model):  # the file's (host) arrays, now known to have the right shapes
+        want = bits.pack(np.ascontiguousarray(arrays[k].T >= 0))
         got = packed.get(f"packed_{_key_index(k)}")
         if got is None or got.shape != want.shape or not np.array_equal(got, want):
             raise ValueError(f"{path}: packed weights packed_{_key_index(k)} do not match {k}")

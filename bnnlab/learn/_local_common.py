@@ -424,8 +424,8 @@ def validate_xy(x: Any, y: Any, n_features: int, n_classes: int, *, xname: str =
     xp = namespace(x)
     if x.shape[1] != n_features:
         raise ValueError(f"{xname}: expected {n_features} features, got shape {tuple(x.shape)}")
-    if x.dtype == xp.bool_ or not (
-        xp.issubdtype(x.dtype, xp.integer) or xp.issubdtype(x.dtype, xp.floating)
+    if x.dtype == np.bool_ or not (
+        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
     ):
         raise TypeError(f"{xname}: expected a ±1 integer array, got dtype {x.dtype}")
     if not bool(((x == 1) | (x == -1)).all()):
@@ -434,7 +434,7 @@ def validate_xy(x: Any, y: Any, n_features: int, n_classes: int, *, xname: str =
     if y is None:
         return x8, None
     y = as_array(y, "y", ndim=1)
-    if not xp.issubdtype(y.dtype, xp.integer):
+    if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y: expected integer class labels, got dtype {y.dtype}")
     if y.shape[0] != x.shape[0]:
         raise ValueError(
