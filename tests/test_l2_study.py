@@ -180,6 +180,12 @@ def test_summarize_and_curves(records):
         assert s["n_runs"] == 2
         assert sum(s[f"std.best.{f}"] for f in ("laplace", "gaussian", "gennorm")) == 4
         assert 0 < s["kstar.exact"] < 1 and math.isfinite(s["std.beta"])
+    big = study.summarize(rows, min_fan_in=100)  # fc1 (784 per filter) only, not fc2 (24)
+    assert all(s["layers"] == ["fc1"] for s in big)
+    assert all(
+        sum(s[f"raw.best.{f}"] for f in ("laplace", "gaussian", "gennorm")) == 2 for s in big
+    )
+    assert study.curves(rows, "std.beta", min_fan_in=100)[("mlp", "siman", 0.0)][3] == 2
     init = study.summarize(rows, epoch=0)
     assert all(s["epoch"] == 0 for s in init)
     cur = study.curves(rows, "kstar.exact")

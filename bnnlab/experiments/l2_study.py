@@ -368,6 +368,9 @@ def tidy(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 ARM_KEYS = ("model", "binarizer", "l2")
+MIN_FAN_IN = 64
+"""Layers with fewer weights per filter are left out of the figures' and notebook's averages: a
+filter's shape cannot be judged from a handful of weights (the CNN's first convolution has 9)."""
 SUMMARY_STATS = (
     "drift",
     "std.beta",
@@ -381,18 +384,21 @@ SUMMARY_STATS = (
 
 
 def summarize(
-    rows: Iterable[Mapping[str, Any]], *, epoch: int | str = "last"
+    rows: Iterable[Mapping[str, Any]], *, epoch: int | str = "last", min_fan_in: int = 0
 ) -> list[dict[str, Any]]:
     """Per arm (model, binarizer, ℓ2): mean and standard deviation over runs and layers.
 
     Takes epoch rows or tidy layer rows. ``epoch="last"`` uses each run's final epoch; an int picks
-    that epoch (0: the initialisation). Reports :data:`SUMMARY_STATS` (``<stat>`` mean and
-    ``<stat>.sd``), ``n_runs``, the count of each best family over runs × layers for both samples
-    (``std.best.<family>``, ``raw.best.<family>``), and ``epoch``.
+    that epoch (0: the initialisation). Reports the arm (``model``, ``binarizer``, ``l2``,
+    ``l2_arm``), :data:`SUMMARY_STATS` (``<stat>`` mean and ``<stat>.sd``), ``n_runs``, the
+    count of each best family over runs × layers for both samples (``std.best.<family>``,
+    ``raw.best.<family>``), ``layers`` (the layer names averaged) and ``epoch``. Layers with a
+    fan-in below ``min_fan_in`` are left out.
     """
     layer = [dict(r) for r in rows]
     if layer and "layer" not in layer[0]:
         layer = tidy(layer)
+    layer = [r for r in layer if r.get("fan_in", min_fan_in) >= min_fan_in]
     if not layer:
         raise ValueError("rows: no layer rows to summarize")
     last: dict[str, int] = {}
@@ -408,7 +414,9 @@ def summarize(
     for key in sorted(arms, key=lambda k: (MODELS.index(k[0]), BINARIZERS.index(k[1]), -k[2])):
         rs = arms[key]
         row: dict[str, Any] = dict(zip(ARM_KEYS, key, strict=True))
+        row["l2_arm"] = rs[0].get("l2_arm")
         row["n_runs"] = len({r["run"] for r in rs})
+        row["layers"] = sorted({r["layer"] for r in rs})
         row["epoch"] = epoch
         for stat in SUMMARY_STATS:
             vals = np.array([float(r[stat]) for r in rs if r.get(stat) is not None], dtype=float)
@@ -466,11 +474,13 @@ def curves(
     *,
     by: Sequence[str] = ARM_KEYS,
     layers: Iterable[str] | None = None,
+    min_fan_in: int = 0,
 ) -> dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
     """Per group (default: per arm), ``(epochs, mean, sd, n)`` of ``stat`` over runs (and layers).
 
     ``rows`` are epoch rows or tidy layer rows; per-layer statistics need layer rows (they are made
-    when ``stat`` is not an epoch-row column). ``layers`` keeps only those layer names. ``n`` is
+    when ``stat`` is not an epoch-row column). ``layers`` keeps only those layer names, and
+    ``min_fan_in`` only layers with at least that many weights per filter. ``n`` is
     the number of values averaged per epoch (runs × layers). Groups come in study order (models,
     binarizers, ascending ℓ2).
     """
@@ -480,6 +490,7 @@ def curves(
     if layers is not None:
         keep = set(layers)
         rows = [r for r in rows if r.get("layer") in keep]
+    rows = [r for r in rows if r.get("fan_in", min_fan_in) >= min_fan_in]
     groups: dict[tuple, dict[int, list[float]]] = {}
     for r in rows:
         v = r.get(stat)
