@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnnlab.bits import _cuda_sources as cs
 from bnnlab.bits import _numpy as oracle
@@ -102,6 +104,17 @@ def _gemm_case(backend, m, n, k, pattern, rng):
 def test_gemm_small_tiling(small, m, n, k, pattern, rng):
     kind = _gemm_case(small, m, n, k, pattern, rng)
     assert kind.endswith("_tiled") == small.use_tiled_gemm(m, n)
+
+
+@settings(max_examples=25)
+@given(
+    m=st.integers(1, 20),
+    n=st.integers(1, 140),
+    k=st.integers(1, 300),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_gemm_random_shapes(small, m, n, k, seed):
+    _gemm_case(small, m, n, k, "random", np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize(("m", "n", "k"), [(70, 65, 1000), (33, 129, 65), (3, 200, 127)])
