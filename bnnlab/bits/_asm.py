@@ -2,7 +2,8 @@
 
 ``python -m bnnlab.bits._asm [CPU ...]`` prints, for the host and each named LLVM CPU (for example
 ``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), the innermost loop of
-:func:`bnnlab.bits._numba._rows` that holds the popcounts, and how many ``vpopcntq``, ``vpshufb``,
+:func:`bnnlab.bits._numba._rows` (as inlined into the GEMM entry ``_dot_serial``) that holds the
+popcounts, and how many ``vpopcntq``, ``vpshufb``,
 ``vpsadbw`` and scalar ``popcnt`` it contains. Other CPUs are compiled (never run) in a subprocess
 with ``NUMBA_CPU_NAME`` set and ``NUMBA_CPU_FEATURES`` empty, so the CPU name alone decides the ISA.
 """
@@ -30,9 +31,6 @@ def _signature():
         types.Array(types.int32, 2, "C"),
         u64,
         types.Array(types.int32, 1, "C"),
-        types.boolean,
-        types.int64,
-        types.int64,
         types.int64,
     )
 
@@ -68,7 +66,7 @@ def host_report() -> dict:
 
     from bnnlab.bits import _numba
 
-    kernel = njit(cache=False)(_numba._rows.py_func)
+    kernel = njit(cache=False)(_numba._dot_serial.py_func)  # _rows inlined, as the GEMM runs it
     sig = _signature()
     kernel.compile(sig)
     loop = _innermost_popcount_loop(kernel.inspect_asm(sig))

@@ -122,13 +122,30 @@ def _rows(a, b, k, out, bits, th, sign, i0, i1, jb):
                 _store(out, bits, th, sign, k, i, j, _dot(a, i, b, j, w))
 
 
+# ``sign`` must be a compile-time constant in the callers of ``_rows``: LLVM inlines ``_rows`` and
+# drops the unused store path, which makes the tile loop 2-3x faster than with a runtime flag.
+@njit(cache=True)
+def _dot_serial(a, b, k, out, bits, th, jb):
+    _rows(a, b, k, out, bits, th, False, 0, a.shape[0], jb)
+
+
+@njit(cache=True)
+def _sign_serial(a, b, k, out, bits, th, jb):
+    _rows(a, b, k, out, bits, th, True, 0, a.shape[0], jb)
+
+
 @njit(cache=True, parallel=True)
-def _rows_parallel(a, b, k, out, bits, th, sign, chunk, jb):
+def _dot_parallel(a, b, k, out, bits, th, chunk, jb):
     m = a.shape[0]
-    n_chunks = (m + chunk - 1) // chunk
-    for c in prange(n_chunks):
-        i0 = c * chunk
-        _rows(a, b, k, out, bits, th, sign, i0, min(m, i0 + chunk), jb)
+    for c in prange((m + chunk - 1) // chunk):
+        _rows(a, b, k, out, bits, th, False, c * chunk, min(m, (c + 1) * chunk), jb)
+
+
+@njit(cache=True, parallel=True)
+def _sign_parallel(a, b, k, out, bits, th, chunk, jb):
+    m = a.shape[0]
+    for c in prange((m + chunk - 1) // chunk):
+        _rows(a, b, k, out, bits, th, True, c * chunk, min(m, (c + 1) * chunk), jb)
 
 
 def _threads(work: int, rows: int) -> int:
@@ -144,14 +161,14 @@ def _gemm(a, b, k, out, bits, th, sign):
     jb = max(2, (_B_BLOCK_BYTES // (8 * w)) // 2 * 2)
     threads = _threads(m * b.shape[0] * w, -(-m // 4))
     if threads == 1:
-        _rows(a, b, k, out, bits, th, sign, 0, m, jb)
+        (_sign_serial if sign else _dot_serial)(a, b, k, out, bits, th, jb)
         return
     # chunks of whole 4-row tiles, a few per thread for load balance on a shared machine
     chunk = max(4, -(-m // (4 * threads)) // 4 * 4)
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        _rows_parallel(a, b, k, out, bits, th, sign, chunk, jb)
+        (_sign_parallel if sign else _dot_parallel)(a, b, k, out, bits, th, chunk, jb)
     finally:
         numba.set_num_threads(previous)
 
