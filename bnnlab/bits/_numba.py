@@ -72,9 +72,8 @@ def _dot(a, i, b, j, w):
 @njit(cache=True)
 def _store(out, bits, th, sign, k, i, j, s):
     d = k - 2 * np.int64(s)
-    if sign:
-        if d >= th[j]:
-            bits[i, j >> 6] |= _ONE << np.uint64(j & 63)
+    if sign:  # branch-free: the comparison is data dependent and mispredicts on random data
+        bits[i, j >> 6] |= np.uint64(d >= th[j]) << np.uint64(j & 63)
     else:
         out[i, j] = d
 
