@@ -38,17 +38,22 @@ def main(out: Path, *, full: bool = False) -> list[Path]:
     rows = study.run_study(study.records_root(out), full=full, log=None)
     sel = _final_layer_rows(rows)
     arms_rows = [(m, b) for m in study.MODELS for b in study.BINARIZERS]
-    l2s = sorted({r["l2"] for r in sel}, key=lambda v: (v != study.L2_CLAIM, v))
+    l2_arms = [a for a in ("claim", "none", "matched") if any(r["l2_arm"] == a for r in sel)]
     fig, axes = plt.subplots(
-        len(arms_rows), len(l2s), figsize=(3.2 * len(l2s), 2.4 * len(arms_rows)), squeeze=False
+        len(arms_rows),
+        len(l2_arms),
+        figsize=(3.2 * len(l2_arms), 2.4 * len(arms_rows)),
+        squeeze=False,
     )
     centres = 0.5 * (HIST_EDGES_STD[1:] + HIST_EDGES_STD[:-1])
     widths = np.diff(HIST_EDGES_STD)
     for i, (model, binarizer) in enumerate(arms_rows):
-        for j, l2 in enumerate(l2s):
+        for j, l2_arm in enumerate(l2_arms):
             ax = axes[i, j]
             arm = [
-                r for r in sel if (r["model"], r["binarizer"], r["l2"]) == (model, binarizer, l2)
+                r
+                for r in sel
+                if (r["model"], r["binarizer"], r["l2_arm"]) == (model, binarizer, l2_arm)
             ]
             finals = [r for r in arm if r["epoch"] > 0]
             if not finals:
@@ -85,7 +90,7 @@ def main(out: Path, *, full: bool = False) -> list[Path]:
             ax.set_yscale("log")
             ax.set_ylim(1e-4, 2)
             ax.set_xlim(HIST_EDGES_STD[0], HIST_EDGES_STD[-1])
-            ax.set_title(study.arm_label(model, binarizer, l2), fontsize=8)
+            ax.set_title(study.arm_label(model, binarizer, seed0["l2"]), fontsize=8)
             if i == len(arms_rows) - 1:
                 ax.set_xlabel("(w − mean) / std")
             if j == 0:

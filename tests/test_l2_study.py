@@ -186,6 +186,9 @@ def test_summarize_and_curves(records):
         sum(s[f"raw.best.{f}"] for f in ("laplace", "gaussian", "gennorm")) == 2 for s in big
     )
     assert study.curves(rows, "std.beta", min_fan_in=100)[("mlp", "siman", 0.0)][3] == 2
+    tidy = study.tidy(rows)
+    assert study.layer_panels(tidy, min_fan_in=100) == [("mlp", "fc1")]
+    assert study.layer_panels(tidy, min_fan_in=0) == [("mlp", "fc1"), ("mlp", "fc2")]
     init = study.summarize(rows, epoch=0)
     assert all(s["epoch"] == 0 for s in init)
     cur = study.curves(rows, "kstar.exact")

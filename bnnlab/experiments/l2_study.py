@@ -530,3 +530,13 @@ def describe(rows: Iterable[Mapping[str, Any]]) -> str:
         + ", ".join(f"{m} {e}" for m, e in epochs)
         + f"; {seconds / 60:.1f} min of training in total on this machine"
     )
+
+
+def layer_panels(rows: Iterable[Mapping[str, Any]], *, min_fan_in: int = MIN_FAN_IN) -> list[tuple]:
+    """``[(model, layer), ...]`` of the binarized layers with at least ``min_fan_in`` weights per
+    filter, in study and depth order (one figure panel each)."""
+    seen: dict[tuple, int] = {}
+    for r in rows:
+        if r.get("fan_in", 0) >= min_fan_in:
+            seen.setdefault((r["model"], r["layer"]), int(r["depth"]))
+    return sorted(seen, key=lambda k: (MODELS.index(k[0]), seen[k]))

@@ -223,13 +223,15 @@ def _fit_sample(x: np.ndarray, family: str, nested: Mapping[str, Fit] | None = N
             if fam not in nested:
                 nested[fam] = _fit_sample(x, fam)
         bound = max(f.loglik for f in nested.values())
-        beta, loc, scale = (float(v) for v in stats.gennorm.fit(x))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # the optimiser may probe huge shapes where |x|**beta overflows: those are rejected
+            beta, loc, scale = (float(v) for v in stats.gennorm.fit(x))
         loglik = _gennorm_loglik(x, beta, loc, scale)
         if not np.isfinite(loglik) or loglik < bound - 1e-6 * abs(bound):
             start = max(nested.values(), key=lambda f: f.loglik)
-            beta, loc, scale = (
-                float(v) for v in stats.gennorm.fit(x, start.beta, loc=start.loc, scale=start.scale)
-            )
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                fitted = stats.gennorm.fit(x, start.beta, loc=start.loc, scale=start.scale)
+            beta, loc, scale = (float(v) for v in fitted)
             loglik = _gennorm_loglik(x, beta, loc, scale)
             if not np.isfinite(loglik) or loglik < start.loglik:
                 beta, loc, scale, loglik = start.beta, start.loc, start.scale, start.loglik
