@@ -258,13 +258,29 @@ def _setup_reproduce(p: argparse.ArgumentParser) -> Callable[..., int]:
     )
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--out", type=Path, default=Path("results/reproduce"))
+    p.add_argument(
+        "--summarize",
+        action="store_true",
+        help="no training: tabulate the finished runs under --out (any number of seeds)",
+    )
     _data_options(p)
     return _reproduce
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from bnnlab.experiments.reproduce import format_table, reproduce
+    from bnnlab.experiments.reproduce import format_table, reproduce, summarize
 
+    if args.summarize:
+        rows = summarize(
+            args.learner, args.dataset, out=args.out, epochs=args.epochs, widths=args.widths
+        )
+        seeds = sorted({r["seeds"] for r in rows})
+        print(
+            f"{args.learner} on {args.dataset}: final-epoch test accuracy (%), finished runs "
+            f"under {args.out} ({'/'.join(map(str, seeds)) or 0} seed(s) x {args.epochs} epochs)"
+        )
+        print(format_table(rows))
+        return 0
     rows = reproduce(
         args.learner,
         args.dataset,

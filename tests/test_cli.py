@@ -58,6 +58,10 @@ def test_reproduce_and_cost(tmp_path, capsys):
     code, out, _ = _run(capsys, argv)
     assert code == 0 and "22_2" in out and "paper" in out
     assert list(tmp_path.glob("reproduce-cp-r-fashion-mnist-mini-*.jsonl"))
+    code, again, _ = _run(capsys, [*argv[:-2], "--summarize", "--out", str(tmp_path)])
+    assert code == 0
+    row = next(line for line in again.splitlines() if line.strip().startswith("22_2"))
+    assert row in out and "1x1ep" in row
     code, out, _ = _run(capsys, ["cost", "local-binary", "--layers", "525,525", "--json"])
     assert code == 0 and json.loads(out)["total"]["gate_ratio"] > 1000
 

@@ -190,7 +190,6 @@ def reproduce(
     widths = list(widths) if widths else paper_widths(learner, dataset)
     for w in widths:
         parse_width(learner, w)
-    paper = PAPER[learner].get(dataset, {})
     rows = []
     for w in widths:
         finals = []
@@ -212,23 +211,32 @@ def reproduce(
                     f"{learner} {dataset} {w} seed {seed}: {finals[-1]:.2f}% "
                     f"({time.perf_counter() - t0:.0f} s)"
                 )
-        ref_mean, ref_std = paper.get(w, (None, None))
-        mean = float(np.mean(finals))
-        rows.append(
-            {
-                "learner": learner,
-                "dataset": dataset,
-                "width": w,
-                "seeds": seeds,
-                "epochs": epochs,
-                "mean": mean,
-                "std": float(np.std(finals)),
-                "paper_mean": ref_mean,
-                "paper_std": ref_std,
-                "diff": None if ref_mean is None else mean - ref_mean,
-                "finals": finals,
-            }
-        )
+        rows.append(_table_row(learner, dataset, w, finals, epochs))
+    _write_table(out, learner, dataset, widths, seeds, epochs, overrides, rows)
+    return rows
+
+
+def _table_row(
+    learner: str, dataset: str, width: str, finals: Sequence[float], epochs: int
+) -> dict[str, Any]:
+    ref_mean, ref_std = PAPER[learner].get(dataset, {}).get(width, (None, None))
+    mean = float(np.mean(finals))
+    return {
+        "learner": learner,
+        "dataset": dataset,
+        "width": width,
+        "seeds": len(finals),
+        "epochs": epochs,
+        "mean": mean,
+        "std": float(np.std(finals)),
+        "paper_mean": ref_mean,
+        "paper_std": ref_std,
+        "diff": None if ref_mean is None else mean - ref_mean,
+        "finals": list(finals),
+    }
+
+
+def _write_table(out, learner, dataset, widths, seeds, epochs, overrides, rows) -> None:
     table = RunRecorder(
         Path(out),
         f"reproduce-{learner}-{dataset}",
@@ -245,6 +253,52 @@ def reproduce(
     for r in rows:
         table.append(r)
     table.finish()
+
+
+def summarize(
+    learner: str,
+    dataset: str,
+    *,
+    out: str | os.PathLike[str],
+    epochs: int = 50,
+    widths: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Ours-vs-paper rows from the *finished* runs under ``out`` (no training).
+
+    Every finished run of ``learner`` on ``dataset`` with ``epochs`` epochs and the paper's
+    hyperparameters (no overrides) counts, whatever its seed; widths without runs are left out.
+    """
+    check_choice(learner, "learner", LEARNERS)
+    check_choice(dataset, "dataset", DATASETS)
+    try:
+        records = read_records(out, f"{learner}-{dataset}")
+    except FileNotFoundError:
+        return []
+    base = {"learner", "dataset", "width", "seed", "epochs"}
+    last: dict[tuple[str, int], tuple[int, float]] = {}
+    for r in records:
+        extra = (
+            set(r)
+            - base
+            - {"run", "epoch", "train_accuracy", "test_accuracy", "seconds", "elapsed"}
+        )
+        if extra or (r.get("learner"), r.get("dataset"), r.get("epochs")) != (
+            learner,
+            dataset,
+            epochs,
+        ):
+            continue
+        key = (r["width"], int(r["seed"]))
+        if key not in last or r["epoch"] > last[key][0]:
+            last[key] = (r["epoch"], float(r["test_accuracy"]))
+    wanted = list(widths) if widths else paper_widths(learner, dataset)
+    found = sorted({w for w, _ in last}, key=lambda w: [int(k) for k in w.split("_")])
+    rows = []
+    for w in [w for w in wanted if w in found] + [
+        w for w in found if w not in wanted and not widths
+    ]:
+        finals = [acc for (ww, _), (_, acc) in sorted(last.items()) if ww == w]
+        rows.append(_table_row(learner, dataset, w, finals, epochs))
     return rows
 
 
