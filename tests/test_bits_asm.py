@@ -13,8 +13,9 @@ def test_host_tile_loop_uses_the_best_popcount_of_this_cpu():
     if feats.get("avx512vpopcntdq"):
         assert c["vpopcntq"] > 0
     elif feats.get("avx2"):
-        # AVX2: nibble lookup (two vpshufb) summed per 64-bit lane with vpsadbw, 8 accumulators
-        assert c["vpshufb"] == 16 and c["vpsadbw"] == 8
+        # AVX2: nibble lookup (two vpshufb per popcount) summed per 64-bit lane by one vpsadbw,
+        # at least one per accumulator of the 4 x 2 tile
+        assert c["vpsadbw"] >= 8 and c["vpshufb"] == 2 * c["vpsadbw"]
     else:
         assert c["popcntq"] > 0 or c["vpshufb"] > 0
     assert rep["loop"][-1].lstrip().startswith("j")  # a real loop: ends in its back-edge
