@@ -149,13 +149,19 @@ def _sparse_kernel() -> Any:
 
     @numba.njit(cache=True, nogil=True)
     def kernel(w, x, rows, cols, signs, step, n_in):  # pragma: no cover - compiled
-        one = np.uint64(1)
+        nnz, n_words = rows.shape[0], x.shape[1]
+        xt = np.empty((n_words, nnz), dtype=np.uint64)  # packed rows of the non-zeros, transposed
+        for t in range(nnz):
+            for q in range(n_words):
+                xt[q, t] = x[rows[t], q]
         d = step * signs
+        one = np.uint64(1)
         for i in range(n_in):  # row-major walk: each row of W is touched once
             word, shift = i >> 6, np.uint64(i & 63)
-            for t in range(rows.shape[0]):
-                bit = np.int64((x[rows[t], word] >> shift) & one)
-                w[i, cols[t]] += d[t] * (2 * bit - 1)  # +d where x_i = +1, -d where x_i = -1
+            wi, xw = w[i], xt[word]
+            for t in range(nnz):
+                bit = np.int64((xw[t] >> shift) & one)
+                wi[cols[t]] += d[t] * (2 * bit - 1)  # +d where x_i = +1, -d where x_i = -1
 
     return kernel
 
