@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 
 MNEMONICS = ("vpopcntq", "vpshufb", "vpsadbw", "popcntq", "vpxor", "vpxorq", "vpaddq")
@@ -84,11 +85,12 @@ def report(cpu: str | None = None) -> dict:
     """:func:`host_report` for ``cpu`` (an LLVM CPU name), compiled in a subprocess; None = host."""
     if cpu is None:
         return host_report()
-    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="")
     code = "import json, bnnlab.bits._asm as m; print(json.dumps(m.host_report()))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
+    with tempfile.TemporaryDirectory() as cache:  # foreign-CPU code never enters the real cache
+        env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=cache)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
