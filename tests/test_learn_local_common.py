@@ -188,3 +188,19 @@ def test_sign_zero_is_plus_one_and_learning_happens():
     m = LocalBinaryLearner(LocalBinaryConfig(64, 3, (15, 15), groups=(5, 5), batch_size=20), seed=0)
     hist = m.fit(x[:500], y[:500], epochs=8, x_test=x[500:], y_test=y[500:])
     assert hist[-1]["test_accuracy"] > 90.0
+
+
+def test_train_batch_score_and_progress(capsys):
+    rng = np.random.default_rng(2)
+    x = np.where(rng.random((60, 20)) < 0.5, 1, -1).astype(np.int8)
+    y = rng.integers(0, 3, 60)
+    cfg = LocalBinaryConfig(20, 3, (6,), groups=(3,), batch_size=60)
+    a, b = LocalBinaryLearner(cfg, seed=9), LocalBinaryLearner(cfg, seed=9)
+    perm = a.rng.permutation(60)  # what fit draws first in an epoch
+    correct = a.train_batch(x[perm], y[perm])
+    hist = b.fit(x, y, epochs=1, progress=True)
+    assert "LocalBinaryLearner" in capsys.readouterr().err
+    assert hist[0]["train_accuracy"] == 100.0 * correct / 60
+    assert all(np.array_equal(u, v) for u, v in zip(a.hidden, b.hidden, strict=True))
+    assert b.score(x, y) == 100.0 * np.mean(b.predict(x) == y)
+    assert b.epoch == 1 and a.epoch == 0
