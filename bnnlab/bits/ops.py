@@ -178,7 +178,7 @@ def outer_update(
     h = as_array(h, "h", ndim=2)
     if np.dtype(h.dtype) not in (np.dtype(np.int16), np.dtype(np.int32)):
         raise TypeError(f"h: expected dtype int16 or int32, got {h.dtype}")
-    if hasattr(h, "flags") and not h.flags.writeable:
+    if hasattr(h, "flags") and not getattr(h.flags, "writeable", True):
         raise ValueError("h: array is read-only; outer_update works in place")
     n_in, n_out = (int(s) for s in h.shape)
     x = _checks.packed(x, "x")
