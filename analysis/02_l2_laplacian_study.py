@@ -34,10 +34,12 @@
 # short run decays by the same 19.7 e-folds. It tests the *equilibrium* argument, not the recipe.
 #
 # **Records.** This notebook reads the records the figures computed (`figures/out/records`, the
-# default study: 3 seeds, all arms) when they are complete. Otherwise it runs a **reduced** grid
-# (`l2_study.REDUCED`: seed 0 only, MLP 6 epochs on 5k images, CNN 3 epochs on 2k images, fits on
-# 3k values) into `analysis/out/l2_records` (resumable), which takes a minute or two; its numbers
-# are noisier and its training shorter (the matched λ is larger accordingly). The cell below says
+# default study: 3 seeds, all arms) when they are complete (or `$BNNLAB_L2_RECORDS`). Otherwise
+# it runs a **reduced** grid (`l2_study.REDUCED`: seed 0 only, MLP 784-128-128-10 for 4 epochs on
+# 3k images, CNN 8-16 for 2 epochs on 1.5k images, fits on 2000 values) into
+# `analysis/out/l2_records` (resumable), about a minute on one core; that grid exercises the whole
+# path but is far too short for conclusions (its verdicts will mostly read "not supported"), and the
+# "Reading" section at the end refers to the default study. The cell below says
 # which it used.
 
 # %%

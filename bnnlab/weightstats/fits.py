@@ -206,6 +206,13 @@ def _beta_se(x: np.ndarray, beta: float, loc: float, scale: float) -> float:
 
 def _fit_sample(x: np.ndarray, family: str, nested: Mapping[str, Fit] | None = None) -> Fit:
     """Fit one family to a prepared sample (no validation)."""
+    # optimiser and finite-difference probes may visit huge shapes where |x|**beta overflows;
+    # those points get -inf likelihood and are rejected, so the warnings carry no information
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _fit_sample_impl(x, family, nested)
+
+
+def _fit_sample_impl(x: np.ndarray, family: str, nested: Mapping[str, Fit] | None) -> Fit:
     n = x.size
     if family == "laplace":
         loc = float(np.median(x))
@@ -223,14 +230,11 @@ def _fit_sample(x: np.ndarray, family: str, nested: Mapping[str, Fit] | None = N
             if fam not in nested:
                 nested[fam] = _fit_sample(x, fam)
         bound = max(f.loglik for f in nested.values())
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # the optimiser may probe huge shapes where |x|**beta overflows: those are rejected
-            beta, loc, scale = (float(v) for v in stats.gennorm.fit(x))
+        beta, loc, scale = (float(v) for v in stats.gennorm.fit(x))
         loglik = _gennorm_loglik(x, beta, loc, scale)
         if not np.isfinite(loglik) or loglik < bound - 1e-6 * abs(bound):
             start = max(nested.values(), key=lambda f: f.loglik)
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                fitted = stats.gennorm.fit(x, start.beta, loc=start.loc, scale=start.scale)
+            fitted = stats.gennorm.fit(x, start.beta, loc=start.loc, scale=start.scale)
             beta, loc, scale = (float(v) for v in fitted)
             loglik = _gennorm_loglik(x, beta, loc, scale)
             if not np.isfinite(loglik) or loglik < start.loglik:
