@@ -211,10 +211,10 @@ def _train(args: argparse.Namespace) -> int:
     if remaining == 0:
         save_checkpoint(ckpt, model, extra=extra)
     acc = model.score(xte, yte)
-    print(f"test accuracy: {acc:.2f}%")
     print(f"wrote {ckpt}")
     print(f"wrote {rec.path}")
     print(f"wrote {rec.meta_path}")
+    print(f"test accuracy: {acc:.2f}%")  # the last line, for scripts
     return 0
 
 

@@ -27,7 +27,7 @@ def _paths(out):
 def test_train_resume_evaluate(tmp_path, capsys):
     code, out, _ = _run(capsys, [*TRAIN, "--epochs", "2", "--out", str(tmp_path / "a")])
     assert code == 0
-    m = re.search(r"^test accuracy: (\d+\.\d\d)%$", out, re.M)
+    m = re.fullmatch(r"test accuracy: (\d+\.\d\d)%", out.splitlines()[-1])
     assert m and float(m.group(1)) > 30.0
     ck_a, rec_a, _ = _paths(out)
     # interrupted after one epoch, then resumed to two
