@@ -141,7 +141,7 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
 def _train(args: argparse.Namespace) -> int:
     from bnnlab.checkpoint import load_checkpoint, save_checkpoint
     from bnnlab.experiments.records import RunRecorder, read_records
-    from bnnlab.experiments.reproduce import load_dataset, make_learner
+    from bnnlab.experiments.reproduce import SHAPES, load_dataset, make_config, make_learner
 
     if args.resume is not None:
         model, meta = load_checkpoint(args.resume, device=args.device, expect=args.learner)
@@ -164,11 +164,13 @@ def _train(args: argparse.Namespace) -> int:
         }
     if args.epochs < 1:
         raise ValueError(f"--epochs: expected >= 1, got {args.epochs}")
-    xtr, ytr, xte, yte = load_dataset(dataset, seed, root=args.data_root)
-    if model is None:
+    if model is None:  # validate the hyperparameters before loading any data
         hyper = {
             k: v for k, v in run_config.items() if k not in ("learner", "dataset", "seed", "layers")
         }
+        make_config(args.learner, run_config["layers"], *SHAPES[dataset], **hyper)
+    xtr, ytr, xte, yte = load_dataset(dataset, seed, root=args.data_root)
+    if model is None:
         model = make_learner(
             args.learner,
             run_config["layers"],

@@ -108,6 +108,25 @@ def load_dataset(
     return btr, ytr, bte, yte
 
 
+#: (features, classes) of each dataset, to validate a configuration before loading data.
+SHAPES = {"fashion-mnist": (784, 10), "fashion-mnist-mini": (784, 10), "prototypes": (1000, 10)}
+
+
+def make_config(
+    learner: str, widths: Sequence[int], n_features: int, n_classes: int, **overrides: Any
+) -> Any:
+    """The learner's configuration with the paper's hyperparameters (``overrides`` replace them)."""
+    from bnnlab.learn._local_common import CPRConfig, LocalBinaryConfig
+
+    check_choice(learner, "learner", LEARNERS)
+    if learner == "local-binary":
+        return LocalBinaryConfig(n_features, n_classes, tuple(widths), **overrides)
+    if len(widths) != 2 or widths[0] <= 0 or widths[1] <= 0 or widths[0] % widths[1]:
+        raise ValueError(f"layers: cp-r needs (K1, K2) with K2 dividing K1, got {list(widths)}")
+    k1, k2 = widths
+    return CPRConfig(n_features, n_classes, hidden=k1, group=k1 // k2, **overrides)
+
+
 def make_learner(
     learner: str,
     widths: Sequence[int],
@@ -119,17 +138,10 @@ def make_learner(
 ) -> Any:
     """Build a registered learner with the paper's hyperparameters (``overrides`` replace them)."""
     from bnnlab.learn import get
-    from bnnlab.learn._local_common import CPRConfig, LocalBinaryConfig
 
-    check_choice(learner, "learner", LEARNERS)
-    cls = get(learner)
     device = overrides.pop("device", "cpu")
-    if learner == "local-binary":
-        cfg = LocalBinaryConfig(n_features, n_classes, tuple(widths), **overrides)
-    else:
-        k1, k2 = widths
-        cfg = CPRConfig(n_features, n_classes, hidden=k1, group=k1 // k2, **overrides)
-    return cls(cfg, seed=seed, device=device)
+    cfg = make_config(learner, widths, n_features, n_classes, **overrides)
+    return get(learner)(cfg, seed=seed, device=device)
 
 
 def run_one(
