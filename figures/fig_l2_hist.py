@@ -1,7 +1,8 @@
 """ℓ2 study (a): final latent-weight histograms with the fitted Laplace and Gaussian laws.
 
-One panel per model × weight binarizer (rows) and ℓ2 arm (columns): the histogram of the last
-binarized layer's latent weights at the final epoch (seed 0), in units of the layer's standard
+One panel per binarized layer × weight binarizer (rows; layers with at least
+``l2_study.MIN_FAN_IN`` weights per filter) and ℓ2 arm (columns): the histogram of the layer's
+latent weights at the final epoch (seed 0), in units of the layer's standard
 deviation around its mean, on a log scale (a Laplace law is a straight tent there, a Gaussian a
 parabola), with the maximum-likelihood Laplace and Gaussian fits of the same weights, the
 initialisation's histogram (grey) and the fitted generalized-normal shape β̂ (mean ± sd over seeds).
@@ -22,38 +23,35 @@ from bnnlab.experiments import l2_study as study
 from bnnlab.weightstats import HIST_EDGES_STD
 
 
-def _final_layer_rows(rows: list[dict]) -> list[dict]:
-    tidy = study.tidy(rows)
+def _first_and_last_epochs(tidy: list[dict]) -> list[dict]:
     last: dict[str, int] = {}
-    deepest: dict[str, int] = {}
     for r in tidy:
         last[r["run"]] = max(last.get(r["run"], 0), r["epoch"])
-        deepest[r["run"]] = max(deepest.get(r["run"], 0), r["depth"])
-    return [
-        r for r in tidy if r["depth"] == deepest[r["run"]] and r["epoch"] in (0, last[r["run"]])
-    ]
+    return [r for r in tidy if r["epoch"] in (0, last[r["run"]])]
 
 
 def main(out: Path, *, full: bool = False) -> list[Path]:
     rows = study.run_study(study.records_root(out), full=full, log=None)
-    sel = _final_layer_rows(rows)
-    arms_rows = [(m, b) for m in study.MODELS for b in study.BINARIZERS]
+    tidy = study.tidy(rows)
+    sel = _first_and_last_epochs(tidy)
+    arms_rows = [(m, layer, b) for m, layer in study.layer_panels(tidy) for b in study.BINARIZERS]
     l2_arms = [a for a in ("claim", "none", "matched") if any(r["l2_arm"] == a for r in sel)]
     fig, axes = plt.subplots(
         len(arms_rows),
         len(l2_arms),
-        figsize=(3.2 * len(l2_arms), 2.4 * len(arms_rows)),
+        figsize=(3.2 * len(l2_arms), 2.3 * len(arms_rows)),
         squeeze=False,
     )
     centres = 0.5 * (HIST_EDGES_STD[1:] + HIST_EDGES_STD[:-1])
     widths = np.diff(HIST_EDGES_STD)
-    for i, (model, binarizer) in enumerate(arms_rows):
+    for i, (model, layer, binarizer) in enumerate(arms_rows):
         for j, l2_arm in enumerate(l2_arms):
             ax = axes[i, j]
             arm = [
                 r
                 for r in sel
-                if (r["model"], r["binarizer"], r["l2_arm"]) == (model, binarizer, l2_arm)
+                if (r["model"], r["layer"], r["binarizer"], r["l2_arm"])
+                == (model, layer, binarizer, l2_arm)
             ]
             finals = [r for r in arm if r["epoch"] > 0]
             if not finals:
@@ -97,8 +95,8 @@ def main(out: Path, *, full: bool = False) -> list[Path]:
                 ax.set_ylabel("density")
     axes[0, 0].legend(fontsize=7, loc="lower center")
     fig.suptitle(
-        "Latent weights at the final epoch (black; grey = initialisation), last binarized layer, "
-        "seed 0\n" + study.describe(rows),
+        "Latent weights at the final epoch (black; grey = initialisation), seed 0\n"
+        + study.describe(rows),
         fontsize=9,
     )
     fig.tight_layout()
