@@ -245,13 +245,13 @@ def verdict(lap, near, n):
 
 print(
     f"1. 'ℓ2 ⇒ Laplacian-like ⇒ k*/n near 1/e' at the claimed λ = 5e-4: Laplacian-like in "
-    f"{lap_c}/{n_c} model×binarizer arms (raw layer: {raw_c}/{n_c}), k*/n near 1/e in "
-    f"{near_c}/{n_c}: {verdict(lap_c, near_c, n_c)} at this training length."
+    f"{lap_c}/{n_c} model×binarizer arms (layers averaged; raw layer: {raw_c}/{n_c}), k*/n near "
+    f"1/e in {near_c}/{n_c}: {verdict(lap_c, near_c, n_c)} at this training length."
 )
 print(
     f"   With ℓ2 matched to the recipe's integrated decay (strong arm): Laplacian-like in "
-    f"{lap_m}/{n_m} (raw layer: {raw_m}/{n_m}), k*/n near 1/e in {near_m}/{n_m}: the "
-    f"equilibrium argument is {verdict(lap_m, near_m, n_m)}."
+    f"{lap_m}/{n_m} (raw layer: {raw_m}/{n_m}), k*/n near 1/e in {near_m}/{n_m}, layers averaged: "
+    f"{verdict(lap_m, near_m, n_m)}; per layer see below."
 )
 print("   Is the shape change due to ℓ2? β̂ (standardised) at the end, without ℓ2 → 5e-4 → matched:")
 for model in study.MODELS:
