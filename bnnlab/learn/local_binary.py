@@ -33,7 +33,6 @@ Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -77,14 +76,9 @@ class PackedEngine(Engine):
         return bits.pack(h >= 0, backend=self.backend)
 
     def update(self, w: Any, x: Any, m: Any, step: int) -> None:
-        xp = namespace(w)
-        if xp is np and self.backend in ("auto", "numba") and _sparse_kernel() is not None:
-            # M is sparse (at most one unit per group and sample): walk its non-zeros only,
-            # O(nnz N_in) instead of the dense O(B N_in N_out) outer product.
-            rows, cols = np.nonzero(m)
-            signs = m[rows, cols].astype(np.int64)
-            _sparse_kernel()(w, x, rows, cols, signs, np.int64(step), w.shape[0])
-            return
+        # M is sparse (at most one unit per group and sample); bits.outer_update walks only its
+        # non-zeros (CSR path) when E is that sparse. W is int32 and saturates at its dtype limits,
+        # which the +-step increments of a run never reach, so this is the plain batch sum.
         bits.outer_update(w, x, m, step=step, backend=self.backend)
 
     def reinforce(self, w: Any, pos: Any, step: int) -> None:
@@ -132,38 +126,6 @@ class LocalBinaryLearner(LocalBinaryBase):
     def packed_heads(self) -> list[Any]:
         """Packed ``B_l^T`` of every layer, ``uint64 (C, ceil(K_l / 64))``."""
         return [r.copy() for r in self._hrep]
-
-
-@functools.cache
-def _sparse_kernel() -> Any:
-    """Numba kernel ``W[i, j] += step t x±[b, i]`` over the non-zeros ``(b, j, t)`` of ``M``.
-
-    Reads the packed rows of ``x`` bit by bit (bit 1 → +step·t, bit 0 → −step·t): the same
-    increments/decrements as :func:`bnnlab.bits.outer_update`, skipping the zeros of ``M``.
-    Integer additions commute, so the result equals the batch sum exactly. ``None`` without numba.
-    """
-    try:
-        import numba
-    except ImportError:  # pragma: no cover - numba is a dependency
-        return None
-
-    @numba.njit(cache=True, nogil=True)
-    def kernel(w, x, rows, cols, signs, step, n_in):  # pragma: no cover - compiled
-        nnz, n_words = rows.shape[0], x.shape[1]
-        xt = np.empty((n_words, nnz), dtype=np.uint64)  # packed rows of the non-zeros, transposed
-        for t in range(nnz):
-            for q in range(n_words):
-                xt[q, t] = x[rows[t], q]
-        d = step * signs
-        one = np.uint64(1)
-        for i in range(n_in):  # row-major walk: each row of W is touched once
-            word, shift = i >> 6, np.uint64(i & 63)
-            wi, xw = w[i], xt[word]
-            for t in range(nnz):
-                bit = np.int64((xw[t] >> shift) & one)
-                wi[cols[t]] += d[t] * (2 * bit - 1)  # +d where x_i = +1, -d where x_i = -1
-
-    return kernel
 
 
 def _device_namespace(device: str) -> Any:
