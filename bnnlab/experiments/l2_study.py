@@ -286,8 +286,13 @@ def run(
     *,
     callbacks: Sequence[Callable[..., Any]] = (),
     progress: bool = False,
+    threads: int | None = 1,
 ) -> bool:
     """Train one configuration and record it; return False when a finished record exists.
+
+    ``threads`` caps the BLAS/OpenMP threads while it trains (``None`` leaves them alone). The cap
+    is applied here, not by the caller, so a run gives the same numbers whoever starts it: float32
+    BLAS results depend on how many threads split a product.
 
     Rows (one per epoch, epoch 0 the initialisation): ``epoch``, the metrics of
     :func:`bnnlab.learn.latent.train` (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``,
@@ -319,19 +324,20 @@ def run(
     # the warm-up is capped at half the run so that very short runs (tests) still anneal
     warmup = min(float(config["warmup_epochs"]), config["epochs"] / 2)
     schedule = Cosine(config["lr"], config["epochs"], warmup=warmup, interval="step")
-    train(
-        model,
-        (xtr, ytr, xte, yte),
-        optimizer=optimizer,
-        schedule=schedule,
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-        seed=np.random.default_rng([config["seed"], 2]),
-        callbacks=(hook, elapsed, *callbacks),
-        progress=progress,
-        recorder=rec,
-        record_initial=True,
-    )
+    with _blas_threads(threads):
+        train(
+            model,
+            (xtr, ytr, xte, yte),
+            optimizer=optimizer,
+            schedule=schedule,
+            epochs=config["epochs"],
+            batch_size=config["batch_size"],
+            seed=np.random.default_rng([config["seed"], 2]),
+            callbacks=(hook, elapsed, *callbacks),
+            progress=progress,
+            recorder=rec,
+            record_initial=True,
+        )
     return True
 
 
@@ -363,8 +369,7 @@ def run_study(
     configs = grid(scale, seeds=seeds, l2s=l2s, models=models, binarizers=binarizers)
     for i, cfg in enumerate(configs, 1):
         t0 = time.perf_counter()
-        with _blas_threads(threads):
-            trained = run(cfg, root, progress=progress)
+        trained = run(cfg, root, progress=progress, threads=threads)
         if log is not None:
             what = f"{time.perf_counter() - t0:6.1f} s" if trained else "  (done)"
             log(
