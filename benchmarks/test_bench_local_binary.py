@@ -21,7 +21,7 @@ import pytest
 
 from bnnlab.experiments.reproduce import load_dataset
 from bnnlab.learn._local_common import LocalBinaryBase
-from bnnlab.learn._local_reference import DenseEngine, LocalBinaryReference
+from bnnlab.learn._local_reference import LocalBinaryReference, ZeroSignDenseEngine
 from bnnlab.learn.local_binary import LocalBinaryConfig, LocalBinaryLearner
 
 N_SAMPLES = 5000
@@ -38,7 +38,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-class _FloatBLASEngine(DenseEngine):
+class _FloatBLASEngine(ZeroSignDenseEngine):
     """Dense engine with float32 BLAS products (context only; exact for these magnitudes)."""
 
     def preact(self, x, rep, n_in):

@@ -76,6 +76,14 @@ def _hyper_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=100)
     g.add_argument("--init-std", type=float, default=64.0)
     g.add_argument("--step", type=int, default=2)
+    g.add_argument(
+        "--sign-zero",
+        dest="sign_zero",
+        choices=("zero", "plus"),
+        default=None,
+        help="sign(0) of hidden weights and pre-activations (local-binary): 0 as the authors' "
+        "dense code (default) or +1 (strictly binary)",
+    )
     head = g.add_mutually_exclusive_group()
     head.add_argument(
         "--train-head",
@@ -105,11 +113,15 @@ def _overrides(learner: str, args: argparse.Namespace) -> dict[str, Any]:
         o["train_head"] = args.train_head
         if args.gamma is not None:
             o["groups"] = tuple(args.gamma)
+        if args.sign_zero is not None:
+            o["sign_zero"] = args.sign_zero
     else:
         if args.train_head:
             raise ValueError("--train-head: cp-r has a fixed readout")
         if args.gamma is not None:
             raise ValueError("--gamma: cp-r's group size is K1/K2 (use --layers K1,K2)")
+        if args.sign_zero is not None:
+            raise ValueError("--sign-zero: cp-r always uses sign(0) = +1")
     return o
 
 

@@ -93,3 +93,18 @@ def test_parser_lists_subcommands():
     text = build_parser().format_help()
     for name in ("train", "evaluate", "reproduce", "cost"):
         assert name in text
+
+
+def test_sign_zero_option(tmp_path, capsys):
+    code, out, _ = _run(
+        capsys, [*TRAIN, "--epochs", "1", "--out", str(tmp_path), "--sign-zero", "plus"]
+    )
+    assert code == 0
+    from bnnlab.checkpoint import load_checkpoint
+
+    model, _ = load_checkpoint(_paths(out)[0])
+    assert model.config.sign_zero == "plus"
+    argv = ["train", "cp-r", "--dataset", "fashion-mnist-mini", "--layers", "22,2",
+            "--no-progress", "--out", str(tmp_path), "--sign-zero", "zero"]  # fmt: skip
+    code, _, err = _run(capsys, argv)
+    assert code == 2 and "--sign-zero" in err

@@ -182,9 +182,17 @@ def test_bad_input_as_on_the_cpu(cp, rng):
         B.pack(cp.asarray([[0.5, 1.0]]))
 
 
-def test_local_binary_learner_same_on_both_devices(cp, rng):
+@pytest.mark.parametrize("sign_zero", ["zero", "plus"])
+def test_local_binary_learner_same_on_both_devices(cp, rng, sign_zero):
     lb = pytest.importorskip("bnnlab.learn.local_binary")
-    cfg = lb.LocalBinaryConfig(n_features=200, n_classes=10, layers=(128, 64), batch_size=50)
+    cfg = lb.LocalBinaryConfig(
+        n_features=200,
+        n_classes=10,
+        layers=(128, 64),
+        batch_size=50,
+        init_std=4.0,  # small: zero weights and h = 0 occur, so sign(0) matters
+        sign_zero=sign_zero,
+    )
     x = _pm1("random", 400, 200, rng)
     y = rng.integers(0, 10, size=400)
     cpu = lb.LocalBinaryLearner(cfg, seed=3, device="cpu")

@@ -49,16 +49,25 @@ CASES = [
     (100, (35, 35, 35), None, 10, 32, {"rob": 0.5}),
     (65, (10, 11), (5, 11), 2, 7, {"clip": 40, "init_std": 16.0}),
     (129, (33, 30), (11, 10), 6, 20, {"train_head": True, "clip": 70, "p_r": 1.0}),
+    # small initial weights: many weights pass through 0 and many h = 0 (sign(0) rules matter)
+    (96, (17, 16), (17, 4), 5, 30, {"init_std": 3.0, "train_head": True}),
 ]
 
 
+@pytest.mark.parametrize("sign_zero", ["zero", "plus"])
 @pytest.mark.parametrize(("d", "layers", "groups", "c", "bs", "extra"), CASES)
-def test_packed_equals_reference_after_every_batch(d, layers, groups, c, bs, extra):
+def test_packed_equals_reference_after_every_batch(d, layers, groups, c, bs, extra, sign_zero):
     rng = np.random.default_rng(d * 1000 + sum(layers))
     x, y = _data(rng, 150, d, c)
     probe = x[:40]
     cfg = LocalBinaryConfig(
-        n_features=d, n_classes=c, layers=layers, groups=groups, batch_size=bs, **extra
+        n_features=d,
+        n_classes=c,
+        layers=layers,
+        groups=groups,
+        batch_size=bs,
+        sign_zero=sign_zero,
+        **extra,
     )
     packed = LocalBinaryLearner(cfg, seed=7, backend="auto")
     ref = LocalBinaryReference(cfg, seed=7)
@@ -87,13 +96,58 @@ def test_packed_equals_reference_after_every_batch(d, layers, groups, c, bs, ext
     assert packed.rng.bit_generator.state == ref.rng.bit_generator.state
 
 
+def test_zero_signs_occur_and_are_exact():
+    """With small weights the zero rules are exercised: zero weights and h = 0 both occur, and
+    the two sign(0) rules give different trainings (each matched bit for bit above)."""
+    rng = np.random.default_rng(11)
+    x, y = _data(rng, 120, 96, 5)
+    kw = dict(n_features=96, n_classes=5, layers=(17, 16), groups=(17, 4), batch_size=30)
+    kw["init_std"] = 3.0
+    ref = LocalBinaryReference(LocalBinaryConfig(**kw, sign_zero="zero"), seed=2)
+    seen = {"w": 0, "h": 0}
+    act = ref.engine.activate
+
+    def counting(h):
+        seen["h"] += int((h == 0).sum())
+        return act(h)
+
+    ref.engine.activate = counting
+    step = ref._step
+
+    def wrapped(xb, yb):
+        seen["w"] += sum(int((w == 0).sum()) for w in ref.hidden)
+        return step(xb, yb)
+
+    ref._step = wrapped
+    ref.fit(x, y, epochs=2)
+    assert seen["w"] > 0 and seen["h"] > 0
+    plus = LocalBinaryReference(LocalBinaryConfig(**kw, sign_zero="plus"), seed=2)
+    plus.fit(x, y, epochs=2)
+    assert any(not np.array_equal(a, b) for a, b in zip(ref.hidden, plus.hidden, strict=True))
+    packed = LocalBinaryLearner(LocalBinaryConfig(**kw, sign_zero="zero"), seed=2)
+    packed.fit(x, y, epochs=2)
+    for u, v in zip(packed.hidden, ref.hidden, strict=True):
+        assert np.array_equal(u, v)
+    assert np.array_equal(packed.predict(x), ref.predict(x))
+
+
+def test_old_configs_load_with_sign_plus():
+    cfg = LocalBinaryConfig(n_features=8, n_classes=2, layers=(3,))
+    assert cfg.sign_zero == "zero"
+    d = cfg.to_dict()
+    del d["sign_zero"]
+    assert LocalBinaryConfig.from_dict(d).sign_zero == "plus"
+    with pytest.raises(ValueError, match="sign_zero"):
+        LocalBinaryConfig(n_features=8, n_classes=2, layers=(3,), sign_zero="minus")
+
+
 def test_every_backend_agrees():
     from bnnlab.bits import available_backends
 
     rng = np.random.default_rng(3)
     x, y = _data(rng, 80, 90, 3)
     cfg = LocalBinaryConfig(
-        n_features=90, n_classes=3, layers=(12, 9), groups=(4, 3), batch_size=20
+        n_features=90, n_classes=3, layers=(12, 9), groups=(4, 3), batch_size=20, init_std=4.0
     )
     ref = LocalBinaryReference(cfg, seed=5)
     ref.fit(x, y, epochs=2)
@@ -102,3 +156,32 @@ def test_every_backend_agrees():
         m.fit(x, y, epochs=2)
         for u, v in zip(m.hidden, ref.hidden, strict=True):
             assert np.array_equal(u, v), name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_zero_corrections_host_kernels_equal_device_path(seed):
+    """The numba loops and the gather/scatter path that cupy arrays take agree, and both give the
+    dense ternary product / update."""
+    from bnnlab.bits import pack
+    from bnnlab.learn import _zero_kernels as zk
+
+    rng = np.random.default_rng(seed)
+    n, k_in, k_out = 9, 70 + seed, 13
+    w = rng.integers(-2, 3, size=(k_in, k_out)).astype(np.int32)  # many zeros
+    h_in = rng.integers(-2, 3, size=(n, k_in))
+    a = np.sign(h_in).astype(np.int8)
+    xb = pack(h_in >= 0)
+    xz = h_in == 0
+    wb = pack(np.ascontiguousarray((w >= 0).T))
+    zi, zj = zk.zero_positions(w)
+    assert np.array_equal(np.stack([zi, zj]), np.stack(np.nonzero(w == 0)))
+    want = a.astype(np.int32) @ np.sign(w).astype(np.int32)
+    for generic in (False, True):
+        h = np.where(h_in >= 0, 1, -1).astype(np.int32) @ np.where(w >= 0, 1, -1).astype(np.int32)
+        zk.subtract_zero_rows(h, xz, wb, generic=generic)
+        zk.subtract_zero_cols(h, xb, xz, zi, zj, generic=generic)
+        assert np.array_equal(h, want), generic
+        m = rng.integers(-1, 2, size=(n, k_out)).astype(np.int8)
+        w2 = w + 3 * (np.where(h_in >= 0, 1, -1).T @ m).astype(np.int32)
+        zk.subtract_zero_update(w2, xz, m, 3, generic=generic)
+        assert np.array_equal(w2, w + 3 * (a.astype(np.int32).T @ m)), generic

@@ -18,6 +18,7 @@ over the seeds that ran; ``diff = ours - paper``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -159,13 +160,16 @@ def run_one(
     """Train one run (or reuse its finished record); return its per-epoch rows."""
     overrides = dict(overrides or {})
     widths = parse_width(learner, width)
+    n_features, n_classes = SHAPES[check_choice(dataset, "dataset", DATASETS)]
+    hyper = {k: v for k, v in overrides.items() if k != "device"}
     config = {
         "learner": learner,
         "dataset": dataset,
         "width": width,
         "seed": int(seed),
         "epochs": int(epochs),
-        **{k: v for k, v in overrides.items() if k != "device"},
+        # the full learner configuration, so a changed default never reuses a stale run
+        "config": make_config(learner, widths, n_features, n_classes, **hyper).to_dict(),
     }
     rec = RunRecorder(Path(out), f"{learner}-{dataset}", config)
     if rec.finished:
@@ -278,7 +282,9 @@ def summarize(
     """Ours-vs-paper rows from the *finished* runs under ``out`` (no training).
 
     Every finished run of ``learner`` on ``dataset`` with ``epochs`` epochs and the paper's
-    hyperparameters (no overrides) counts, whatever its seed; widths without runs are left out.
+    hyperparameters counts (its recorded learner configuration equals today's default one, so
+    runs made with overrides or under an older default are left out), whatever its seed; widths
+    without runs are left out.
     """
     check_choice(learner, "learner", LEARNERS)
     check_choice(dataset, "dataset", DATASETS)
@@ -286,7 +292,9 @@ def summarize(
         records = read_records(out, f"{learner}-{dataset}")
     except FileNotFoundError:
         return []
-    base = {"learner", "dataset", "width", "seed", "epochs"}
+    base = {"learner", "dataset", "width", "seed", "epochs", "config"}
+    n_features, n_classes = SHAPES[dataset]
+    defaults: dict[str, Any] = {}
     last: dict[tuple[str, int], tuple[int, float]] = {}
     for r in records:
         extra = (
@@ -299,6 +307,18 @@ def summarize(
             dataset,
             epochs,
         ):
+            continue
+        w = r.get("width")
+        if w not in defaults:
+            try:
+                cfg = make_config(learner, parse_width(learner, w), n_features, n_classes)
+                defaults[w] = cfg.to_dict()
+            except (TypeError, ValueError):
+                defaults[w] = None
+        config = r.get("config")
+        if isinstance(config, str):
+            config = json.loads(config)
+        if defaults[w] is None or config != defaults[w]:  # overrides, or an older default
             continue
         key = (r["width"], int(r["seed"]))
         if key not in last or r["epoch"] > last[key][0]:

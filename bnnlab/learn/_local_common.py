@@ -37,9 +37,20 @@ arithmetic, and it is shared by both implementations.)
 
 Tie rules
 ---------
-- ``sign(0) = +1`` everywhere (activations, weights, heads, the reinforcement direction, the CP+R
-  group majority). With an even fan-in (784 pixels) ``h = 0`` occurs in the first layer; with odd
-  widths (the paper's 35, 75, ..., 525) it cannot occur in deeper layers.
+- The sign of a zero hidden weight or pre-activation is set by ``LocalBinaryConfig.sign_zero``:
+
+  * ``"zero"`` (default): ``sign(0) = 0``, what the authors' dense code computes (``sign`` of an
+    integer array, as ``numpy.sign``/``cupy.sign`` do). A hidden weight at 0 is then absent from the
+    forward pass and is not reinforced; a unit with ``h = 0`` emits 0, which feeds the next layer,
+    the local head and the error update as "no signal". Because updates move ``W`` by ±2 from an
+    integer initialisation, the even weights do reach 0 (about 0.5-2 % of them at any time), and
+    with an even fan-in (784 pixels, 1000 prototype bits) ``h = 0`` occurs in the first layer, so
+    this rule is not a formality: at 35_35 it is worth 3-4 points on Prototypes (measured, see
+    docs/performance-learner.md). The bit-packed learner keeps ``sign`` as packed bits (ties +1) and
+    corrects the few zero entries exactly and sparsely (:class:`ZeroSignPackedEngine`).
+  * ``"plus"``: ``sign(0) = +1``, strictly binary weights and activations.
+
+  The local heads, the CP+R learner and its group majority always use ``sign(0) = +1``.
 - Class prediction: ``argmax`` with ties to the lowest class index.
 - Margin: ``top1 - top2`` where ``top2`` is the second largest score counted with multiplicity (a
   tie for the top gives margin 0). A sample is *wrong* when ``argmax != y`` or
@@ -48,8 +59,9 @@ Tie rules
 - A unit is on the wrong side when ``h t < 0`` strictly (``h = 0`` is never selected even though
   ``sign(0) = +1``). Inside a group the wrong unit with the smallest ``|h|`` is selected, ties to the
   lowest unit index; at most one unit per group per sample.
-- Reinforcement moves ``W`` by ``step sign(W)`` with ``sign(0) = +1``; it never changes a sign, so
-  only the error update changes the forward weights.
+- Reinforcement moves ``W`` by ``step sign(W)`` (``sign(0)`` as above: a zero weight stays at 0
+  under ``"zero"`` and moves to ``+step`` under ``"plus"``); it never changes a sign, so only the
+  error update changes the forward weights.
 
 References
 ----------
@@ -71,11 +83,14 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import as_array, check_int, check_real, make_rng
+from bnnlab._validation import as_array, check_choice, check_int, check_real, make_rng
 from bnnlab._xp import namespace, to_numpy
 
 #: Group size γ by hidden width K used in the paper's main runs (REFERENCES.md §2.2).
 PAPER_GROUP_SIZE: dict[int, int] = {35: 35, 75: 75, 135: 45, 255: 85, 525: 105, 1035: 115}
+
+#: Values of ``LocalBinaryConfig.sign_zero`` (the sign of a zero weight or pre-activation).
+SIGN_ZERO = ("zero", "plus")
 
 _TWO32 = 1 << 32
 _BIG = np.iinfo(np.int32).max
@@ -139,6 +154,10 @@ class LocalBinaryConfig:
         it frozen (the paper's main runs keep it frozen).
     batch_size : int
         Mini-batch size.
+    sign_zero : {"zero", "plus"}
+        ``sign(0)`` of hidden weights and pre-activations: ``"zero"`` (0, as the authors' dense
+        integer code computes; the default) or ``"plus"`` (+1, strictly binary). See the module's
+        tie rules. Configurations saved before this option existed load as ``"plus"``.
     """
 
     n_features: int
@@ -152,6 +171,7 @@ class LocalBinaryConfig:
     clip: int | None = None
     train_head: bool = False
     batch_size: int = 100
+    sign_zero: str = "zero"
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, int | np.integer):
@@ -181,6 +201,7 @@ class LocalBinaryConfig:
         if not isinstance(self.train_head, bool | np.bool_):
             raise TypeError(f"train_head: expected a bool, got {type(self.train_head).__name__}")
         object.__setattr__(self, "train_head", bool(self.train_head))
+        check_choice(self.sign_zero, "sign_zero", SIGN_ZERO)
 
     @property
     def fan_in(self) -> tuple[int, ...]:
@@ -196,7 +217,9 @@ class LocalBinaryConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LocalBinaryConfig:
-        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
+        """Inverse of :meth:`to_dict` (unknown keys are an error; no ``sign_zero`` → ``"plus"``)."""
+        if isinstance(d, dict) and "sign_zero" not in d:
+            d = {**d, "sign_zero": "plus"}
         return _from_dict(cls, d)
 
 
@@ -270,6 +293,12 @@ def sign_pm1(x: Any) -> Any:
     """``sign`` with ``sign(0) = +1`` as ``int8`` in {-1, +1} (numpy or cupy)."""
     xp = namespace(x)
     return xp.where(x >= 0, 1, -1).astype(xp.int8)
+
+
+def sign0(x: Any) -> Any:
+    """``sign`` with ``sign(0) = 0`` as ``int8`` in {-1, 0, +1} (numpy or cupy)."""
+    xp = namespace(x)
+    return xp.sign(x).astype(xp.int8)
 
 
 def reinforcement_threshold(p_r: float, correct: int, total: int, n_in: int) -> int:
@@ -384,8 +413,12 @@ class Engine:
         raise NotImplementedError
 
     def weights(self, w: Any) -> Any:
-        """Forward representation of ``sign(W)`` for ``W (n_in, n_out)`` (ties +1)."""
+        """Forward representation of ``sign(W)`` for ``W (n_in, n_out)`` (the engine's tie rule)."""
         raise NotImplementedError
+
+    def head_weights(self, g: Any) -> Any:
+        """Forward representation of a local head ``sign(G)``, always with ``sign(0) = +1``."""
+        return self.weights(g)
 
     def refresh(self, rep: Any, w: Any, cols: Any) -> Any:
         """Update ``rep`` after the columns ``cols`` of ``W`` changed; return the new rep."""
@@ -396,11 +429,11 @@ class Engine:
         raise NotImplementedError
 
     def activate(self, h: Any) -> Any:
-        """``sign(h)`` (ties +1) in the engine's row representation."""
+        """``sign(h)`` (the engine's tie rule) in the engine's row representation."""
         raise NotImplementedError
 
     def rows(self, x: Any, mask: Any) -> Any:
-        """The rows of ``x`` where ``mask`` is true."""
+        """The rows of ``x`` selected by ``mask`` (a boolean mask or an index array)."""
         return x[mask]
 
     def update(self, w: Any, x: Any, m: Any, step: int) -> None:
@@ -600,7 +633,7 @@ class BinaryLearnerBase:
         correct = 0
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
-            correct += int(self._step(xe[idx], ye[idx]))
+            correct += int(self._step(self.engine.rows(xe, idx), ye[idx]))
         self.epoch += 1
         self.prev_correct, self.prev_total = correct, n
         return 100.0 * correct / n
@@ -670,7 +703,7 @@ class LocalBinaryBase(BinaryLearnerBase):
         eng = self.engine
         self.heads = [sign_pm1(g) for g in self.head_state]
         self._wrep = [eng.weights(w) for w in self.hidden]
-        self._hrep = [eng.weights(g) for g in self.head_state]
+        self._hrep = [eng.head_weights(g) for g in self.head_state]
 
     def _array_state(self) -> dict[str, Any]:
         d = {f"hidden_{i}": w for i, w in enumerate(self.hidden)}
@@ -729,7 +762,7 @@ class LocalBinaryBase(BinaryLearnerBase):
                     eng.update(g, eng.rows(a, wrong), head_error(s[wrong], yw), cfg.step)
                     _clip(g, cfg.clip)
                     self.heads[l] = sign_pm1(g)
-                    self._hrep[l] = eng.weights(g)
+                    self._hrep[l] = eng.head_weights(g)
                     tm.add("update", t0)
             else:
                 tm.add("selection", t0)
