@@ -18,7 +18,6 @@ over the seeds that ran; ``diff = ours - paper``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -292,33 +291,17 @@ def summarize(
         records = read_records(out, f"{learner}-{dataset}")
     except FileNotFoundError:
         return []
-    base = {"learner", "dataset", "width", "seed", "epochs", "config"}
     n_features, n_classes = SHAPES[dataset]
-    defaults: dict[str, Any] = {}
+    defaults: dict[str, dict[str, Any]] = {}
     last: dict[tuple[str, int], tuple[int, float]] = {}
     for r in records:
-        extra = (
-            set(r)
-            - base
-            - {"run", "epoch", "train_accuracy", "test_accuracy", "seconds", "elapsed"}
-        )
-        if extra or (r.get("learner"), r.get("dataset"), r.get("epochs")) != (
-            learner,
-            dataset,
-            epochs,
-        ):
+        if (r.get("learner"), r.get("dataset"), r.get("epochs")) != (learner, dataset, epochs):
             continue
-        w = r.get("width")
+        w = r["width"]
         if w not in defaults:
-            try:
-                cfg = make_config(learner, parse_width(learner, w), n_features, n_classes)
-                defaults[w] = cfg.to_dict()
-            except (TypeError, ValueError):
-                defaults[w] = None
-        config = r.get("config")
-        if isinstance(config, str):
-            config = json.loads(config)
-        if defaults[w] is None or config != defaults[w]:  # overrides, or an older default
+            widths_w = parse_width(learner, w)
+            defaults[w] = make_config(learner, widths_w, n_features, n_classes).to_dict()
+        if r.get("config") != defaults[w]:  # overrides, an older default, or an older record
             continue
         key = (r["width"], int(r["seed"]))
         if key not in last or r["epoch"] > last[key][0]:

@@ -56,8 +56,8 @@ Tie rules
   tie for the top gives margin 0). A sample is *wrong* when ``argmax != y`` or
   ``top1 - top2 < floor(rob K)``; ``floor(rob K)`` is computed exactly from the decimal value of
   ``rob``.
-- A unit is on the wrong side when ``h t < 0`` strictly (``h = 0`` is never selected even though
-  ``sign(0) = +1``). Inside a group the wrong unit with the smallest ``|h|`` is selected, ties to the
+- A unit is on the wrong side when ``h t < 0`` strictly (``h = 0`` is never selected, under either
+  ``sign(0)`` rule). Inside a group the wrong unit with the smallest ``|h|`` is selected, ties to the
   lowest unit index; at most one unit per group per sample.
 - Reinforcement moves ``W`` by ``step sign(W)`` (``sign(0)`` as above: a zero weight stays at 0
   under ``"zero"`` and moves to ``+step`` under ``"plus"``); it never changes a sign, so only the
