@@ -153,7 +153,7 @@ def test_bench_update(benchmark):
 
 
 def test_bench_local_binary_epoch(benchmark):
-    lb = pytest.importorskip("bnnlab.learn.local_binary")
+    lb = pytest.importorskip("bnnlab.learn.local.local_binary")
     from bnnlab.data import load
     from bnnlab.data.binarize import global_median
 
@@ -162,7 +162,7 @@ def test_bench_local_binary_epoch(benchmark):
     cfg = lb.LocalBinaryConfig(n_features=784, n_classes=10, layers=(525, 525), batch_size=100)
 
     def epoch(device: str) -> float:
-        model = lb.LocalBinaryLearner(cfg, seed=0, device=device)
+        model = lb.LocalBinaryLearner(cfg, seed=0, backend={"cpu": "numba", "cuda": "cupy"}[device])
         model.fit(x, labels, epochs=1)  # warm-up: compiles kernels, fills caches
         if device == "cuda":
             cp.cuda.Device().synchronize()
@@ -174,7 +174,7 @@ def test_bench_local_binary_epoch(benchmark):
 
     t_gpu = epoch("cuda")
     t_cpu = epoch("cpu")
-    model = lb.LocalBinaryLearner(cfg, seed=0, device="cuda")
+    model = lb.LocalBinaryLearner(cfg, seed=0, backend="cupy")
     benchmark.pedantic(lambda: model.fit(x, labels, epochs=1), rounds=2, iterations=1)
     _header(f"local-binary epoch, {len(x)} images, 784-525-525")
     print(

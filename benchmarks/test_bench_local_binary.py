@@ -20,9 +20,8 @@ import numpy as np
 import pytest
 
 from bnnlab.experiments.reproduce import load_dataset
-from bnnlab.learn._local_common import LocalBinaryBase
-from bnnlab.learn._local_reference import LocalBinaryReference, ZeroSignDenseEngine
-from bnnlab.learn.local_binary import LocalBinaryConfig, LocalBinaryLearner
+from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner, LocalBinaryReference
+from bnnlab.learn.local.dense import ZeroSignDenseEngine
 
 N_SAMPLES = 5000
 SCALE = 50_000 / N_SAMPLES
@@ -48,9 +47,9 @@ class _FloatBLASEngine(ZeroSignDenseEngine):
         w += (step * (x.astype(np.float32).T @ m.astype(np.float32))).astype(w.dtype)
 
 
-class _FloatBLASLearner(LocalBinaryBase):
-    def __init__(self, config, *, seed):
-        super().__init__(config, seed=seed, engine=_FloatBLASEngine(), xp=np)
+class _FloatBLASLearner(LocalBinaryReference):
+    def _make_engine(self, config, backend):
+        return _FloatBLASEngine()
 
 
 @pytest.fixture(scope="module")

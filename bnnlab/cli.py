@@ -59,7 +59,12 @@ def _int_list(text: str) -> list[int]:
 
 def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", type=Path, default=None, help="directory searched first for data")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda needs cupy")
+    p.add_argument(
+        "--backend",
+        choices=("auto", "numba", "numpy", "cupy"),
+        default="auto",
+        help="bit-kernel backend (cupy: on the GPU)",
+    )
 
 
 def _hyper_options(p: argparse.ArgumentParser) -> None:
@@ -151,12 +156,12 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from bnnlab.checkpoint import load_checkpoint, save_checkpoint
     from bnnlab.experiments.records import RunRecorder, read_records
     from bnnlab.experiments.reproduce import SHAPES, load_dataset, make_config, make_learner
+    from bnnlab.learn.local.checkpoint import load_checkpoint, save_checkpoint
 
     if args.resume is not None:
-        model, meta = load_checkpoint(args.resume, device=args.device, expect=args.learner)
+        model, meta = load_checkpoint(args.resume, backend=args.backend, expect=args.learner)
         extra = meta["extra"]
         dataset, seed, run_config = extra["dataset"], extra["seed"], extra["run_config"]
     else:
@@ -189,7 +194,7 @@ def _train(args: argparse.Namespace) -> int:
             xtr.shape[1],
             int(ytr.max()) + 1,
             seed=seed,
-            device=args.device,
+            backend=args.backend,
             **hyper,
         )
     name = f"train-{args.learner}-{dataset}"
@@ -244,10 +249,10 @@ def _setup_evaluate(p: argparse.ArgumentParser) -> Callable[..., int]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from bnnlab.checkpoint import load_checkpoint
     from bnnlab.experiments.reproduce import load_dataset
+    from bnnlab.learn.local.checkpoint import load_checkpoint
 
-    model, meta = load_checkpoint(args.checkpoint, device=args.device)
+    model, meta = load_checkpoint(args.checkpoint, backend=args.backend)
     extra = meta.get("extra", {})
     dataset = args.dataset or extra.get("dataset")
     seed = args.seed if args.seed is not None else extra.get("seed")
@@ -303,7 +308,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         out=args.out,
         data_root=args.data_root,
-        overrides={"device": args.device} if args.device != "cpu" else None,
+        overrides={"backend": args.backend} if args.backend != "auto" else None,
         log=lambda s: print(s, flush=True),
     )
     print(
@@ -330,7 +335,7 @@ def _setup_cost(p: argparse.ArgumentParser) -> Callable[..., int]:
 def _cost(args: argparse.Namespace) -> int:
     import json
 
-    from bnnlab.cost import cost_report
+    from bnnlab.learn.local.cost import cost_report
 
     r = cost_report(
         args.learner,

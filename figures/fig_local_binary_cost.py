@@ -1,7 +1,7 @@
 """Final test accuracy against training memory and against Boolean gates per epoch (§2.6 model).
 
 Our runs (records shared with the width figure) and the paper's reported accuracies, each placed
-at the cost of its network by :func:`bnnlab.cost.cost_report` for the panel's dataset size (so in
+at the cost of its network by :func:`bnnlab.learn.local.cost.cost_report` for the panel's dataset size (so in
 the mini panel the paper's full-Fashion-MNIST accuracies sit at mini-set costs). The note in each
 panel gives how many times more a float32 SGD MLP of the same shape costs (its accuracy is not
 measured here).
@@ -17,8 +17,8 @@ from _common import save
 from fig_local_binary_width import COLORS, final_accuracy, paper_key
 from matplotlib.ticker import NullFormatter
 
-from bnnlab.cost import cost_report
 from bnnlab.experiments import reproduce as rp
+from bnnlab.learn.local.cost import cost_report
 
 N_TRAIN = {"fashion-mnist": 50_000, "fashion-mnist-mini": 10_000, "prototypes": 10_000}
 N_FEATURES = {"fashion-mnist": 784, "fashion-mnist-mini": 784, "prototypes": 1000}

@@ -7,9 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from bnnlab.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from bnnlab.learn.cp_r import CPRConfig, CPRLearner
-from bnnlab.learn.local_binary import LocalBinaryConfig, LocalBinaryLearner
+from bnnlab.learn import CPRConfig, CPRLearner, LocalBinaryConfig, LocalBinaryLearner
+from bnnlab.learn.local.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 
 
 def _data(seed=0, n=120, d=70, c=3):

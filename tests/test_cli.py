@@ -100,7 +100,7 @@ def test_sign_zero_option(tmp_path, capsys):
         capsys, [*TRAIN, "--epochs", "1", "--out", str(tmp_path), "--sign-zero", "plus"]
     )
     assert code == 0
-    from bnnlab.checkpoint import load_checkpoint
+    from bnnlab.learn.local.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(_paths(out)[0])
     assert model.config.sign_zero == "plus"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bnnlab.cost import cost_report
+from bnnlab.learn.local.cost import cost_report
 
 
 def test_local_binary_counts_by_hand():

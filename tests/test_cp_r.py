@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bnnlab.learn import get
-from bnnlab.learn.cp_r import CPRConfig, CPRLearner, CPRReference
+from bnnlab.learn import CPRConfig, CPRLearner, CPRReference, get
 
 
 def _data(rng, n, d, c):

@@ -243,7 +243,7 @@ def test_public_api_through_emulated_backend(emulated_as_cupy, rng):
 
 def test_local_binary_learner_through_emulated_backend(emulated_as_cupy, rng):
     """The learner's bit-packed training, every kernel on the GPU path, equals the numpy run."""
-    lb = pytest.importorskip("bnnlab.learn.local_binary")
+    lb = pytest.importorskip("bnnlab.learn.local.local_binary")
     cfg = lb.LocalBinaryConfig(n_features=100, n_classes=4, layers=(70,), batch_size=40)
     x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(120, 100))
     y = rng.integers(0, 4, size=120)

@@ -184,7 +184,7 @@ def test_bad_input_as_on_the_cpu(cp, rng):
 
 @pytest.mark.parametrize("sign_zero", ["zero", "plus"])
 def test_local_binary_learner_same_on_both_devices(cp, rng, sign_zero):
-    lb = pytest.importorskip("bnnlab.learn.local_binary")
+    lb = pytest.importorskip("bnnlab.learn.local.local_binary")
     cfg = lb.LocalBinaryConfig(
         n_features=200,
         n_classes=10,
@@ -195,8 +195,8 @@ def test_local_binary_learner_same_on_both_devices(cp, rng, sign_zero):
     )
     x = _pm1("random", 400, 200, rng)
     y = rng.integers(0, 10, size=400)
-    cpu = lb.LocalBinaryLearner(cfg, seed=3, device="cpu")
-    gpu = lb.LocalBinaryLearner(cfg, seed=3, device="cuda")
+    cpu = lb.LocalBinaryLearner(cfg, seed=3, backend="numba")
+    gpu = lb.LocalBinaryLearner(cfg, seed=3, backend="cupy")
     hist_cpu = cpu.fit(x, y, epochs=2)
     hist_gpu = gpu.fit(x, y, epochs=2)
     assert [r["train_accuracy"] for r in hist_cpu] == [r["train_accuracy"] for r in hist_gpu]

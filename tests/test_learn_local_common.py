@@ -10,10 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from bnnlab.learn import _local_common as lc
-from bnnlab.learn._local_common import CPRConfig, LocalBinaryConfig
-from bnnlab.learn._local_reference import LocalBinaryReference
-from bnnlab.learn.local_binary import LocalBinaryLearner
+from bnnlab.learn import CPRConfig, LocalBinaryConfig, LocalBinaryLearner, LocalBinaryReference
+from bnnlab.learn.local import rules as lc
+from bnnlab.signs import sign
 
 
 def _brute_select(h, t, gamma, eligible=None):
@@ -178,7 +177,7 @@ def test_bad_inputs(cls):
 
 
 def test_sign_zero_is_plus_one_and_learning_happens():
-    assert lc.sign_pm1(np.array([-2, 0, 3])).tolist() == [-1, 1, 1]
+    assert sign(np.array([-2, 0, 3]), zero="plus").tolist() == [-1, 1, 1]
     # a separable toy problem is learned to high accuracy (the algorithm does learn)
     rng = np.random.default_rng(1)
     proto = np.where(rng.random((3, 64)) < 0.5, 1, -1)

@@ -7,8 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bnnlab.learn._local_reference import LocalBinaryReference
-from bnnlab.learn.local_binary import LocalBinaryConfig, LocalBinaryLearner
+from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner, LocalBinaryReference
 
 
 def _data(rng, n, d, c):

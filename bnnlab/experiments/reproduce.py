@@ -116,15 +116,11 @@ def make_config(
     learner: str, widths: Sequence[int], n_features: int, n_classes: int, **overrides: Any
 ) -> Any:
     """The learner's configuration with the paper's hyperparameters (``overrides`` replace them)."""
-    from bnnlab.learn._local_common import CPRConfig, LocalBinaryConfig
+    from bnnlab.learn.local.config import CPRConfig, LocalBinaryConfig
 
     check_choice(learner, "learner", LEARNERS)
-    if learner == "local-binary":
-        return LocalBinaryConfig(n_features, n_classes, tuple(widths), **overrides)
-    if len(widths) != 2 or widths[0] <= 0 or widths[1] <= 0 or widths[0] % widths[1]:
-        raise ValueError(f"layers: cp-r needs (K1, K2) with K2 dividing K1, got {list(widths)}")
-    k1, k2 = widths
-    return CPRConfig(n_features, n_classes, hidden=k1, group=k1 // k2, **overrides)
+    cls = LocalBinaryConfig if learner == "local-binary" else CPRConfig
+    return cls.from_layers(n_features, n_classes, widths, **overrides)
 
 
 def make_learner(
@@ -139,9 +135,9 @@ def make_learner(
     """Build a registered learner with the paper's hyperparameters (``overrides`` replace them)."""
     from bnnlab.learn import get
 
-    device = overrides.pop("device", "cpu")
+    backend = overrides.pop("backend", "auto")
     cfg = make_config(learner, widths, n_features, n_classes, **overrides)
-    return get(learner)(cfg, seed=seed, device=device)
+    return get(learner)(cfg, seed=seed, backend=backend)
 
 
 def run_one(
@@ -160,7 +156,7 @@ def run_one(
     overrides = dict(overrides or {})
     widths = parse_width(learner, width)
     n_features, n_classes = SHAPES[check_choice(dataset, "dataset", DATASETS)]
-    hyper = {k: v for k, v in overrides.items() if k != "device"}
+    hyper = {k: v for k, v in overrides.items() if k != "backend"}
     config = {
         "learner": learner,
         "dataset": dataset,
@@ -261,7 +257,7 @@ def _write_table(out, learner, dataset, widths, seeds, epochs, overrides, rows) 
             "widths": widths,
             "seeds": seeds,
             "epochs": epochs,
-            **{k: v for k, v in (overrides or {}).items() if k != "device"},
+            **{k: v for k, v in (overrides or {}).items() if k != "backend"},
         },
     )
     table.rows = []

@@ -20,8 +20,8 @@ the local-binary runs, ``clip`` optional. Group majorities use ``sign(0) = +1`` 
 tie). The forward ``h`` and the readout scores run on packed words (:func:`bnnlab.bits.xnor_gemm`)
 and the update is :func:`bnnlab.bits.outer_update`; the committee sums are taken on the integer
 signs of ``h``. The random draws (``W`` then the readout's integer state, one permutation per
-epoch, the reinforcement field) follow :mod:`bnnlab.learn._local_common`, and
-:class:`CPRReference` is the dense integer oracle.
+epoch, the reinforcement field) follow :mod:`bnnlab.learn.local.rules`;
+:class:`bnnlab.learn.local.dense.CPRReference` runs the same steps on dense integer products.
 
 References
 ----------
@@ -38,27 +38,38 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab.learn._local_common import (
-    BinaryLearnerBase,
-    CPRConfig,
-    _clip,
+from bnnlab.learn.local.base import BinaryLearnerBase, _clip
+from bnnlab.learn.local.config import CPRConfig
+from bnnlab.learn.local.engine import PackedEngine
+from bnnlab.learn.local.rules import (
     init_hidden,
     margin_threshold,
     predict_from_scores,
     select_units,
-    sign_pm1,
     wrong_mask,
 )
-from bnnlab.learn._local_reference import DenseEngine
-from bnnlab.learn.local_binary import PackedEngine, _device_namespace
+from bnnlab.signs import signed
 
-__all__ = ["CPRConfig", "CPRLearner", "CPRReference"]
+__all__ = ["CPRConfig", "CPRLearner"]
 
 
-class CPRBase(BinaryLearnerBase):
-    """The CP+R algorithm over an :class:`~bnnlab.learn._local_common.Engine`."""
+class CPRLearner(BinaryLearnerBase):
+    """Bit-packed CP+R committee (registered as ``"cp-r"``); the algorithm in the module doc.
+
+    Parameters
+    ----------
+    config : CPRConfig
+        Network (``K1`` perceptrons in ``K2`` committees) and hyperparameters.
+    seed : int, numpy.random.SeedSequence or numpy.random.Generator
+        Explicit seed of every random draw.
+    backend : {"auto", "numba", "numpy", "cupy"}
+        Bit-kernel backend; ``"cupy"`` keeps the weights on the GPU.
+    """
 
     config_class = CPRConfig
+
+    def _make_engine(self, config: CPRConfig, backend: str) -> PackedEngine:
+        return PackedEngine(backend)  # CP+R keeps sign(0) = +1 everywhere
 
     def _fan_in(self) -> tuple[int, ...]:
         return (self.config.n_features,)
@@ -73,7 +84,7 @@ class CPRBase(BinaryLearnerBase):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self.readout = sign_pm1(self.readout_state)
+        self.readout = signed(self.readout_state, "plus")
         self._wrep = self.engine.weights(self.hidden[0])
         self._rrep = self.engine.weights(self.readout_state)
 
@@ -90,8 +101,8 @@ class CPRBase(BinaryLearnerBase):
         cfg, eng = self.config, self.engine
         h = eng.preact(x, self._wrep, cfg.n_features)
         n = h.shape[0]
-        votes = sign_pm1(h).reshape(n, cfg.committees, cfg.group).sum(axis=2, dtype=np.int32)
-        c = sign_pm1(votes)
+        votes = signed(h, "plus").reshape(n, cfg.committees, cfg.group).sum(axis=2, dtype=np.int32)
+        c = signed(votes, "plus")
         s = eng.preact(eng.encode(c), self._rrep, cfg.committees)
         return h, c, s
 
@@ -120,28 +131,3 @@ class CPRBase(BinaryLearnerBase):
         tm.add("update", t0)
         self._reinforce(w, 0)
         return correct
-
-
-class CPRLearner(CPRBase):
-    """Bit-packed CP+R committee (registered as ``"cp-r"``).
-
-    Parameters
-    ----------
-    config : CPRConfig
-    seed : int or numpy.random.Generator
-    device : {"cpu", "cuda"}
-    backend : str
-        Bit-kernel backend.
-    """
-
-    def __init__(self, config: CPRConfig, *, seed: Any, device: str = "cpu", backend: str = "auto"):
-        super().__init__(
-            config, seed=seed, engine=PackedEngine(backend), xp=_device_namespace(device)
-        )
-
-
-class CPRReference(CPRBase):
-    """Dense integer oracle of :class:`CPRLearner` (numpy only)."""
-
-    def __init__(self, config: CPRConfig, *, seed: Any):
-        super().__init__(config, seed=seed, engine=DenseEngine(), xp=np)

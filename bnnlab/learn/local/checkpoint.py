@@ -8,7 +8,7 @@ never half-written) holding
 - ``packed_<l>``: the packed forward weights ``sign(W_l)^T`` (``uint64``, :mod:`bnnlab.bits`
   layout), for deployment; on load they must agree with the hidden weights,
 - ``meta``: a ``uint8`` array with the UTF-8 JSON of the format tag and version, the learner alias
-  and class, the configuration, the epoch counter, the previous epoch's training-accuracy counts
+  the configuration, the epoch counter, the previous epoch's training-accuracy counts
   (they set the reinforcement rate), the random generator's ``bit_generator.state`` and any
   caller-supplied ``extra`` (dataset, seed, history, ...).
 
@@ -31,22 +31,28 @@ import numpy as np
 from bnnlab._io import atomic_path
 
 FORMAT = "bnnlab-binary-learner-checkpoint"
-VERSION = 1
-
-# class name -> (registry alias, module:class, config class name)
-_CLASSES: dict[str, tuple[str, str]] = {
-    "LocalBinaryLearner": ("local-binary", "bnnlab.learn.local_binary:LocalBinaryLearner"),
-    "LocalBinaryReference": ("local-binary", "bnnlab.learn._local_reference:LocalBinaryReference"),
-    "CPRLearner": ("cp-r", "bnnlab.learn.cp_r:CPRLearner"),
-    "CPRReference": ("cp-r", "bnnlab.learn.cp_r:CPRReference"),
-}
+VERSION = 2
 
 
-def _import(target: str) -> Any:
-    import importlib
+def _alias_of(model: Any) -> str:
+    """The registry alias of ``model``'s class (the learner a checkpoint is rebuilt through)."""
+    from bnnlab.learn import LEARNERS
 
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
+    for alias in LEARNERS.available():
+        if type(model) is LEARNERS.get(alias):
+            return alias
+    raise TypeError(
+        f"model: cannot checkpoint a {type(model).__name__}; expected a registered learner "
+        f"({', '.join(LEARNERS.available())})"
+    )
+
+
+def _learner_class(alias: Any, path: Any) -> Any:
+    from bnnlab.learn import LEARNERS
+
+    if not isinstance(alias, str) or alias not in LEARNERS:
+        raise ValueError(f"{path}: unknown learner {alias!r}")
+    return LEARNERS.get(alias)
 
 
 def _hidden_keys(model: Any) -> list[str]:
@@ -67,14 +73,12 @@ def save_checkpoint(
     path : path
         Target file; its directory is created.
     model : learner
-        :class:`~bnnlab.learn.local_binary.LocalBinaryLearner`, :class:`~bnnlab.learn.cp_r.CPRLearner`
-        or one of their dense references.
+        A learner registered in :data:`bnnlab.learn.LEARNERS` (local-binary, CP+R, or their
+        dense versions); the file stores its alias and is rebuilt through the registry.
     extra : dict, optional
         JSON-serialisable metadata stored alongside (e.g. the dataset and seed of the run).
     """
-    name = type(model).__name__
-    if name not in _CLASSES:
-        raise TypeError(f"model: cannot checkpoint a {name}; expected one of {sorted(_CLASSES)}")
+    alias = _alias_of(model)
     arrays, meta = model.state_dict()
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     cpu = arrays  # host copies (state_dict moves device arrays explicitly)
@@ -86,8 +90,7 @@ def save_checkpoint(
         **meta,
         "format": FORMAT,
         "version": VERSION,
-        "learner": _CLASSES[name][0],
-        "class": name,
+        "learner": alias,
         "extra": extra or {},
     }
     blob = json.dumps(meta, sort_keys=True).encode()
@@ -125,24 +128,23 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
         raise ValueError(
             f"{p}: checkpoint format version {meta.get('version')!r}, this bnnlab reads {VERSION}"
         )
-    if meta.get("class") not in _CLASSES:
-        raise ValueError(f"{p}: unknown learner class {meta.get('class')!r}")
+    _learner_class(meta.get("learner"), p)
     return arrays, meta
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, device: str = "cpu", expect: str | None = None
+    path: str | os.PathLike[str], *, backend: str = "auto", expect: str | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """Rebuild the learner stored at ``path``; return ``(model, meta)``.
 
     Parameters
     ----------
     path : path
-    device : {"cpu", "cuda"}
-        Where a packed learner's arrays go (references are CPU only).
+    backend : {"auto", "numba", "numpy", "cupy"}
+        Bit-kernel backend of the rebuilt learner (``"cupy"``: its arrays go to the GPU).
     expect : str, optional
-        Learner alias the caller needs (``"local-binary"`` or ``"cp-r"``); a different one is an
-        error.
+        Learner alias the caller needs (``"local-binary"``, ``"cp-r"``, ...); a different one is
+        an error.
 
     Raises
     ------
@@ -151,17 +153,16 @@ def load_checkpoint(
         dtypes do not match the configuration, or packed weights inconsistent with the hidden ones.
     """
     arrays, meta = read_checkpoint(path)
-    alias, target = _CLASSES[meta["class"]]
+    alias = meta["learner"]
     if expect is not None and alias != expect:
         raise ValueError(f"{path}: checkpoint holds a {alias!r} learner, expected {expect!r}")
-    cls = _import(target)
+    cls = _learner_class(alias, path)
     config_cls = cls.config_class
     try:
         config = config_cls.from_dict(meta["config"])
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{path}: incompatible configuration: {exc}") from exc
-    kwargs = {"device": device} if meta["class"] in ("LocalBinaryLearner", "CPRLearner") else {}
-    model = cls(config, seed=0, **kwargs)
+    model = cls(config, seed=0, backend=backend)
     packed = {k: arrays.pop(k) for k in list(arrays) if k.startswith("packed_")}
     try:
         model.load_state_dict(arrays, meta)
