@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from bnnlab._config import REQUIRED, Config
+from bnnlab._config import field as _field
 from bnnlab._validation import check_choice, check_int, check_real
 from bnnlab.signs import ZERO_RULES
 
@@ -39,18 +41,8 @@ def default_group_size(width: int) -> int:
     return PAPER_GROUP_SIZE.get(int(width), int(width))
 
 
-_REQUIRED = object()
-
-
-def _field(default: Any, help: str, *, cli: bool = True) -> Any:
-    meta = {"help": help, "cli": cli}
-    if default is _REQUIRED:
-        return dataclasses.field(metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class LocalHyperparameters:
+class LocalHyperparameters(Config):
     """Hyperparameters shared by every gradient-free learner (keyword-only fields)."""
 
     rob: float = _field(
@@ -75,28 +67,6 @@ class LocalHyperparameters:
         check_int(self.batch_size, "batch_size", minimum=1)
         if self.clip is not None:
             check_int(self.clip, "clip", minimum=1)
-
-    @classmethod
-    def cli_fields(cls) -> list[dataclasses.Field]:
-        """The fields a command line sets (those with help text and ``cli`` not False)."""
-        return [f for f in dataclasses.fields(cls) if f.metadata.get("cli", False)]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (lists for tuples)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
-        if not isinstance(d, dict):
-            raise TypeError(f"config: expected a dict, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"config: unknown keys {unknown} for {cls.__name__}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -131,9 +101,9 @@ class LocalBinaryConfig(LocalHyperparameters):
         See :class:`LocalHyperparameters`.
     """
 
-    n_features: int = _field(_REQUIRED, "input size D", cli=False)
-    n_classes: int = _field(_REQUIRED, "number of classes C", cli=False)
-    layers: tuple[int, ...] = _field(_REQUIRED, "hidden widths K_1..K_L", cli=False)
+    n_features: int = _field(REQUIRED, "input size D", cli=False)
+    n_classes: int = _field(REQUIRED, "number of classes C", cli=False)
+    layers: tuple[int, ...] = _field(REQUIRED, "hidden widths K_1..K_L", cli=False)
     groups: tuple[int, ...] | None = _field(
         None, "group size per layer (default: the paper's table, else the width)"
     )
@@ -203,9 +173,9 @@ class CPRConfig(LocalHyperparameters):
     threshold is ``floor(rob K2)`` on the readout. Other fields as in :class:`LocalHyperparameters`.
     """
 
-    n_features: int = _field(_REQUIRED, "input size D", cli=False)
-    n_classes: int = _field(_REQUIRED, "number of classes C", cli=False)
-    hidden: int = _field(_REQUIRED, "K1: hidden perceptrons", cli=False)
+    n_features: int = _field(REQUIRED, "input size D", cli=False)
+    n_classes: int = _field(REQUIRED, "number of classes C", cli=False)
+    hidden: int = _field(REQUIRED, "K1: hidden perceptrons", cli=False)
     group: int = _field(11, "units per majority group (K1 / K2)", cli=False)
 
     DEFAULT_LAYERS: ClassVar[tuple[int, ...]] = (880, 80)

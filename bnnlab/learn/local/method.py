@@ -1,0 +1,151 @@
+"""The gradient-free learners as training methods (:mod:`bnnlab.learn.method`).
+
+A method configuration holds what a learner configuration holds except the data's shape: the
+hidden ``layers`` (default: the learner's ``DEFAULT_LAYERS``) and every hyperparameter field of the
+learner's configuration, with the same defaults and help text (the fields are taken from the
+learner's configuration class, not written again). ``n_features`` and ``n_classes`` come from the
+data when the method is built.
+
+Cost columns: the paper's model (REFERENCES.md §2.6, :func:`bnnlab.learn.local.cost.cost_report`):
+``gates_per_epoch`` (Boolean gates of one epoch of the binary learner) and ``memory_bits``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from bnnlab._config import Config
+from bnnlab._xp import to_numpy
+from bnnlab.learn.local.config import CPRConfig, LocalBinaryConfig
+from bnnlab.learn.method import Method
+
+__all__ = ["CPRMethod", "LocalBinaryMethod", "method_config_class"]
+
+
+def method_config_class(learner_config: type, name: str) -> type:
+    """A frozen dataclass with ``layers`` and the CLI fields of ``learner_config``.
+
+    Its instances validate on construction by building the learner configuration for a dummy
+    data shape, so a bad hyperparameter fails before any data is read.
+    """
+    fields: list[Any] = [
+        (
+            "layers",
+            tuple[int, ...],
+            dataclasses.field(
+                default=learner_config.DEFAULT_LAYERS,
+                metadata={"help": "hidden widths, e.g. 525,525 (cp-r: K1,K2)", "cli": True},
+            ),
+        )
+    ]
+    for f in learner_config.cli_fields():
+        fields.append((f.name, f.type, dataclasses.field(default=f.default, metadata=f.metadata)))
+
+    def __post_init__(self: Any) -> None:
+        self.learner_config(n_features=1, n_classes=2)
+
+    def to_learner(self: Any, n_features: int, n_classes: int) -> Any:
+        hyper = {k: v for k, v in dataclasses.asdict(self).items() if k != "layers"}
+        return learner_config.from_layers(n_features, n_classes, self.layers, **hyper)
+
+    cls = dataclasses.make_dataclass(
+        name,
+        fields,
+        bases=(Config,),
+        frozen=True,
+        namespace={
+            "__post_init__": __post_init__,
+            "learner_config": to_learner,
+            "__doc__": f"Method configuration of the {learner_config.__name__} learner "
+            f"(``layers`` + its hyperparameters; see :class:`{learner_config.__name__}`).",
+        },
+    )
+    cls.__module__ = __name__
+    return cls
+
+
+LocalBinaryMethodConfig = method_config_class(LocalBinaryConfig, "LocalBinaryMethodConfig")
+CPRMethodConfig = method_config_class(CPRConfig, "CPRMethodConfig")
+
+
+class _LearnerMethod(Method):
+    """A gradient-free learner behind the method interface."""
+
+    learner_alias = ""
+
+    def __init__(
+        self, config: Any, *, n_features: int, n_classes: int, seed: Any, backend: str = "auto"
+    ):
+        super().__init__(
+            config, n_features=n_features, n_classes=n_classes, seed=seed, backend=backend
+        )
+        from bnnlab.learn import get
+
+        learner_cfg = config.learner_config(self.n_features, self.n_classes)
+        self.learner = get(self.learner_alias)(learner_cfg, seed=seed, backend=backend)
+
+    def fit_epoch(self, x: Any, y: Any) -> dict[str, float]:
+        (row,) = self.learner.fit(x, y, epochs=1)
+        return {"train_accuracy": row["train_accuracy"]}
+
+    def evaluate(self, x: Any, y: Any) -> dict[str, float]:
+        return {"test_accuracy": self.learner.score(x, y)}
+
+    def predict(self, x: Any) -> Any:
+        return self.learner.predict(x)
+
+    def binary_weights(self) -> dict[str, np.ndarray]:
+        from bnnlab.signs import signed
+
+        return {
+            f"hidden_{i}": signed(to_numpy(w), "plus") for i, w in enumerate(self.learner.hidden)
+        }
+
+    def cost(self, n_train: int) -> dict[str, float]:
+        from bnnlab.learn.local.cost import cost_report
+
+        cfg = self.learner.config
+        r = cost_report(
+            self.learner_alias,
+            self.n_features,
+            list(cfg.layers),
+            self.n_classes,
+            batch_size=cfg.batch_size,
+            n_train=n_train,
+        )
+        return {
+            "gates_per_epoch": float(r.gates_per_epoch[0]),
+            "memory_bits": float(r.memory_bits[0]),
+        }
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = self.learner.state_dict()
+        return arrays, {**meta, "method_epoch": self.epoch}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self.learner.load_state_dict(arrays, meta)
+        self.epoch = self.learner.epoch
+        self._previous = None
+
+
+class LocalBinaryMethod(_LearnerMethod):
+    """Local binary error signals (Colombo et al. 2025), bit-packed."""
+
+    alias = "local-binary"
+    learner_alias = "local-binary"
+    description = (
+        "fully binary MLP, local binary error signals + integer metaplasticity (Colombo 2025)"
+    )
+    config_class = LocalBinaryMethodConfig
+
+
+class CPRMethod(_LearnerMethod):
+    """The CP+R committee (Baldassi et al. 2015) as used by Colombo et al."""
+
+    alias = "cp-r"
+    learner_alias = "cp-r"
+    description = "clipped perceptron with reinforcement, committee machine (Baldassi 2015)"
+    config_class = CPRMethodConfig
