@@ -1,9 +1,24 @@
-"""Optimisers for latent weights and learning-rate schedules.
+r"""Optimisers for latent weights, signSGD/Signum, and learning-rate schedules.
 
-Optimisers by alias: ``bnnlab.optim.get("sgd")`` -> :class:`SGD`, ``get("adam")`` -> :class:`Adam`;
-weight decay is set per parameter group (:func:`param_groups`), so ℓ2 can be removed from the
-binarized weights only. Schedules: :mod:`bnnlab.optim.schedules` (``constant``, ``step``,
-``cosine`` with linear warm-up).
+Optimisers by alias (``bnnlab.optim.get(alias)``, every one built as ``cls(params, lr, **options)``):
+
+==================  ======================  ==================================================
+alias               class                   update (details and references in each class)
+==================  ======================  ==================================================
+``sgd``             :class:`SGD`            momentum / Nesterov SGD, coupled ℓ2
+``adam``            :class:`Adam`           Adam, coupled ℓ2 or decoupled (AdamW)
+``signsgd``         :class:`SignSGD`        :math:`w \leftarrow w - \eta\,\mathrm{sign}(g)`
+``signum``          :class:`Signum`         signSGD on the momentum :math:`m = \beta m + (1-\beta) g`
+==================  ======================  ==================================================
+
+Weight decay and learning-rate scaling are set per parameter group (:func:`param_groups`), so ℓ2
+can be removed from the binarized weights only.
+
+Hooks a training loop calls on every optimiser (no-ops unless stated): :meth:`Optimizer.set_lr`
+before each step (schedules), :meth:`Optimizer.set_epoch` at the start of each epoch,
+:meth:`Optimizer.finalize` once after training.
+
+Schedules: :mod:`bnnlab.optim.schedules` (``constant``, ``step``, ``cosine`` with linear warm-up).
 
 Examples
 --------
@@ -19,10 +34,13 @@ from bnnlab.optim import schedules
 from bnnlab.optim._base import Optimizer, param_groups
 from bnnlab.optim.adam import Adam
 from bnnlab.optim.sgd import SGD
+from bnnlab.optim.signsgd import SignSGD, Signum
 
 OPTIMIZERS = Registry("optimizer")
 OPTIMIZERS.register("sgd", SGD)
 OPTIMIZERS.register("adam", Adam)
+OPTIMIZERS.register("signsgd", SignSGD)
+OPTIMIZERS.register("signum", Signum)
 
 get, available = OPTIMIZERS.bind()
 
@@ -31,6 +49,8 @@ __all__ = [
     "SGD",
     "Adam",
     "Optimizer",
+    "SignSGD",
+    "Signum",
     "available",
     "get",
     "param_groups",
