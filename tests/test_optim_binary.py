@@ -1,11 +1,14 @@
-"""Binary optimisers: single steps against hand-computed values, the rules at their boundaries."""
+"""Binary optimisers and BinaryConnect's stochastic binarizer: single steps against hand-computed
+values, the rules at their boundaries."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bnnlab import optim
-from bnnlab.nn import Parameter
+from bnnlab import nn, optim
+from bnnlab.nn import Parameter, binarizers
+from bnnlab.nn._stochastic import StochasticSign
 
 
 def param(value, grad=None, tags=("weight",)):
@@ -74,6 +77,78 @@ def test_signum_beta_zero_is_signsgd():
     optim.Signum([a], lr=0.1, beta=0.0).step()
     optim.SignSGD([b], lr=0.1).step()
     np.testing.assert_array_equal(a.data, b.data)
+
+
+# -- BinaryConnect's stochastic binarizer -----------------------------------------------------
+
+
+def test_stochastic_sign_probability_matches_hard_sigmoid():
+    ws = np.array([-1.5, -1.0, -0.6, -0.1, 0.0, 0.3, 0.8, 1.0, 2.0])
+    n = 20_000
+    b = StochasticSign(seed=7)
+    w = np.repeat(ws[:, None], n, axis=1)  # one row per value
+    q = b.sample(w)
+    assert set(np.unique(q)) <= {-1.0, 1.0} and q.dtype == np.float64
+    freq = (q == 1).mean(axis=1)
+    p = np.clip((ws + 1) / 2, 0, 1)
+    np.testing.assert_array_equal(b.probability(ws), p)
+    np.testing.assert_array_equal(freq[p == 0], 0.0)  # certain outcomes are certain
+    np.testing.assert_array_equal(freq[p == 1], 1.0)
+    sd = np.sqrt(p * (1 - p) / n)
+    inner = (p > 0) & (p < 1)
+    assert np.all(np.abs(freq[inner] - p[inner]) < 5 * sd[inner])
+
+
+def test_stochastic_sign_is_deterministic_per_seed_and_float32():
+    w = np.linspace(-1, 1, 500, dtype=np.float32).reshape(10, 50)
+    a = StochasticSign(seed=3).sample(w)
+    b = StochasticSign(seed=np.random.default_rng(3)).sample(w)
+    c = StochasticSign(seed=4).sample(w)
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert np.any(a != c)
+
+
+def test_stochastic_sign_samples_only_in_training_forwards():
+    w = np.full((4, 200), 0.2)
+    b = StochasticSign(seed=0)
+    out, _ = b.forward(w)  # not announced by update_latent: evaluation, deterministic sign
+    np.testing.assert_array_equal(out, np.ones_like(w))
+    assert b.update_latent(w) is None
+    out, _ = b.forward(w)
+    assert set(np.unique(out)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(b.forward(w)[0], np.ones_like(w))  # armed for one forward
+    g = np.arange(3.0)
+    np.testing.assert_array_equal(b.backward(g, np.array([-1.0, 0.5, 1.5])), [0.0, 1.0, 0.0])
+    real = StochasticSign(seed=0, eval_mode="real")
+    np.testing.assert_array_equal(real(w), w)
+    sample = StochasticSign(seed=0, eval_mode="sample")
+    assert set(np.unique(sample(w))) == {-1.0, 1.0}
+
+
+def test_stochastic_sign_in_a_layer_samples_while_training():
+    layer = nn.Dense(
+        40, 30, bias=False, weight_binarizer=StochasticSign(seed=1), seed=0, dtype=np.float64
+    )
+    layer.weight = np.zeros((30, 40))
+    x = np.eye(40)
+    train_out = layer.forward(x, True)  # columns of the sampled weight
+    assert set(np.unique(train_out)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(layer.forward(x, False), np.ones((40, 30)))
+
+
+def test_stochastic_sign_registry_and_validation():
+    assert binarizers.get("stochastic_sign") is StochasticSign
+    with pytest.raises(TypeError, match="seed"):
+        binarizers.get("stochastic_sign")()
+    with pytest.raises(TypeError, match="seed"):
+        binarizers.make("stochastic_sign", "weight")
+    with pytest.raises(ValueError, match="activation"):
+        binarizers.make(StochasticSign(seed=0), "activation")
+    with pytest.raises(ValueError, match="eval_mode"):
+        StochasticSign(seed=0, eval_mode="mean")
+    with pytest.raises(ValueError, match="clip"):
+        StochasticSign(seed=0, clip=0.0)
 
 
 def test_hooks_exist_on_every_optimiser():
