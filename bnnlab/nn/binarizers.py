@@ -117,6 +117,7 @@ BINARIZERS.register("xnor", "bnnlab.nn._sign_binarizers:XnorSign")
 BINARIZERS.register("irnet", "bnnlab.nn._sign_binarizers:IRNetSign")
 BINARIZERS.register("siman", "bnnlab.nn._siman:SiMaNWeight")
 BINARIZERS.register("siman_act", "bnnlab.nn._siman:SiMaNActivation")
+BINARIZERS.register("stochastic_sign", "bnnlab.nn._stochastic:StochasticSign")
 
 get, available = BINARIZERS.bind()
 

@@ -125,6 +125,19 @@ class Optimizer:
     def _update(self, p: Parameter, lr: float, wd: float, state: dict[str, Any]) -> None:
         raise NotImplementedError  # pragma: no cover
 
+    def set_epoch(self, epoch: int, epochs: int) -> None:
+        """Epoch hook: called at the start of each epoch (0-based) out of ``epochs``.
+
+        Does nothing here; optimisers with per-epoch hyperparameters override it (ProxQuant's
+        λ homotopy). A training loop calls it next to ``model.set_epoch(epoch, epochs)``.
+        """
+
+    def finalize(self) -> None:
+        """End-of-training hook: called once after the last step, before the final evaluation.
+
+        Does nothing here; :class:`~bnnlab.optim.ProxQuant` hard-quantises its binary parameters.
+        """
+
     def zero_grad(self) -> None:
         """Forget the gradients (layers overwrite them on each backward anyway)."""
         for g in self.groups:
