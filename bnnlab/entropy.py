@@ -23,10 +23,15 @@ weights:
   weights (every entry maps to +1) and a ``UserWarning`` suggests ``encoding="01"`` — pass that for
   float {0,1} codes such as the ``B`` buffer of the official SiMaN code.
 
-The **sign rule** is the one used across bnnlab: :math:`\operatorname{sign}(w) = +1` for
-:math:`w \ge 0` (zero, including ``-0.0``, maps to +1) and −1 otherwise. Explicit encodings:
-``"sign"`` (binarise any real array by that rule), ``"01"`` (values must be 0/1, or bool), ``"pm1"``
-(values must be ±1). In every case the "ones" counted are the entries equal to 1 / +1.
+The **sign rule** here is :math:`\operatorname{sign}(w) = +1` for :math:`w \ge 0` (zero, including
+``-0.0``, maps to +1) and −1 otherwise: :func:`bnnlab.signs.sign` with ``zero="plus"``, the rule of
+the latent-weight binarizers (:mod:`bnnlab.nn.binarizers`), since a bit has no third value. It is
+not the rule of every part of bnnlab: the local-binary learner's integer hidden weights default to
+:math:`\operatorname{sign}(0) = 0` (:attr:`bnnlab.learn.LocalBinaryConfig.sign_zero`), so a zero
+hidden weight, which that learner's forward treats as 0, is counted here as a one; pass its codes
+explicitly (``encoding="pm1"`` or ``"01"``) to measure something else. Explicit encodings:
+``"sign"`` (binarise any real array by the rule above), ``"01"`` (values must be 0/1, or bool),
+``"pm1"`` (values must be ±1). In every case the "ones" counted are the entries equal to 1 / +1.
 
 Reductions follow numpy: ``axis=None`` reduces over every element and returns a ``float``; an int
 or a tuple reduces over those axes and returns an array over the remaining ones (per output channel
@@ -50,6 +55,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_choice, check_finite, check_same_shape
 from bnnlab._xp import namespace
+from bnnlab.signs import signed
 
 __all__ = [
     "ENCODINGS",
@@ -130,7 +136,7 @@ def _ones(x: Any, name: str, encoding: str) -> Any:
     arr = _as_weights(x, name)
     enc = _resolve(arr, encoding, name)
     if enc == "sign":
-        return arr >= 0
+        return signed(arr, "plus") > 0
     return arr == 1 if arr.dtype.kind != "b" else arr
 
 

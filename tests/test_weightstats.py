@@ -9,6 +9,8 @@ import pytest
 from scipy import stats
 
 from bnnlab import weightstats as ws
+from bnnlab.entropy import bit_entropy, fraction_ones
+from bnnlab.nn import binarizers
 
 
 def _gennorm(beta, n, seed, loc=0.0, scale=1.0):
@@ -201,10 +203,26 @@ def test_layer_stats_codes_and_flips(rng):
     assert flipped.row["sign.flip"] == 1.0
     # negating a filter's weights leaves its centred magnitudes, hence its optimal code, unchanged
     assert flipped.row["opt.flip"] == 0.0
-    np.testing.assert_array_equal(first.codes.sign, (w > 0).astype(np.uint8))
-    assert first.row["sign.ones"] == pytest.approx(float((w > 0).mean()))
+    np.testing.assert_array_equal(first.codes.sign, (w >= 0).astype(np.uint8))
+    assert first.row["sign.ones"] == pytest.approx(float((w >= 0).mean()))
     assert first.row["n"] == 16 * 64 and first.row["n_filters"] == 16 and first.row["fan_in"] == 64
     assert len(first.row["hist"]) == len(ws.HIST_EDGES_STD) - 1
+
+
+def test_sign_code_maps_exact_zeros_to_one_as_the_binarizers_do(rng):
+    # the sign code is that of bnnlab.signs with zero="plus" (ste_sign's forward, bit_entropy's
+    # reading of latent weights), so an exactly zero weight is a one
+    w = rng.normal(size=(8, 32))
+    w[:, ::4] = 0.0
+    w[0, 1] = -0.0
+    codes = ws.layer_stats(w, seed=0).codes.sign
+    np.testing.assert_array_equal(codes, (w >= 0).astype(np.uint8))
+    assert codes[0, 0] == 1 and codes[0, 1] == 1
+    row = ws.layer_stats(w, seed=0).row
+    assert row["sign.ones"] == fraction_ones(w)
+    assert row["sign.entropy"] == bit_entropy(w)
+    ste = binarizers.get("ste_sign")()(w)
+    np.testing.assert_array_equal(codes, (ste > 0).astype(np.uint8))
 
 
 def test_optimal_code_marks_the_largest_centred_magnitudes(rng):

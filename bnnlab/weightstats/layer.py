@@ -10,7 +10,9 @@ Statistics of one layer (:func:`layer_stats`):
 - **histogram** of the raw latent weights over fixed bin edges in units of the layer's standard
   deviation around its mean (:data:`HIST_EDGES_STD`, :math:`\\pm 6\\sigma` in 48 bins, plus under-
   and overflow counts), so histograms of different epochs and layers share their bins;
-- **sign code** :math:`b = 1[w > 0]`: fraction of ones and bit entropy (``bnnlab.entropy``);
+- **sign code** :math:`b = 1[\\operatorname{sign}(w) = +1]` with :math:`\\operatorname{sign}(0) = +1`
+  (:func:`bnnlab.signs.sign`, ``zero="plus"``: the rule of the sign binarizers and of
+  :func:`bnnlab.entropy.bit_entropy`): fraction of ones and bit entropy (``bnnlab.entropy``);
 - **angle-optimal {0,1} code** per filter: with :math:`v = |w - \\bar w|`, the exact solver
   ``bnnlab.theory.angle.align(v, code="01")`` returns :math:`k^* = \\arg\\max_k S_k/\\sqrt k`
   (:math:`S_k` the sum of the :math:`k` largest magnitudes) and the code marks the :math:`k^*`
@@ -43,6 +45,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_finite, check_int
 from bnnlab.entropy import bit_entropy, flip_ratio, fraction_ones
+from bnnlab.signs import signed
 from bnnlab.theory.angle import align
 from bnnlab.theory.distributions import optimum
 from bnnlab.weightstats.fits import FitReport, fit_all
@@ -211,7 +214,7 @@ def layer_stats(
         raise ValueError(f"weight: need a fan-in of at least 2 per filter, got {fan_in}")
     hist = histogram(rows)
 
-    sign = (rows > 0).astype(np.uint8)
+    sign = (signed(rows, "plus") > 0).astype(np.uint8)
     opt, k = optimal_code(rows)
     k_layer = int(align(rows.ravel() - rows.mean(), code="01").k)
 
