@@ -10,6 +10,7 @@ import pytest
 
 from bnnlab import nn, optim
 from bnnlab.experiments.records import RunRecorder, read_records
+from bnnlab.learn import metrics
 from bnnlab.learn.latent import evaluate, train
 
 
@@ -60,20 +61,27 @@ def test_binary_mlp_learns_separable_problem_fast(wb, ab, scale):
     )
     assert time.perf_counter() - t0 < 5
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
-    assert rows[-1]["test_acc"] > 0.9  # chance is 0.25
+    assert rows[-1]["test_accuracy"] > 90.0  # percent; chance is 25
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
-    assert set(rows[0]) == {
-        "epoch",
-        "train_loss",
-        "train_acc",
-        "test_loss",
-        "test_acc",
-        "lr",
-        "seconds",
-    }
+    assert set(rows[0]) == {*metrics.ROW_KEYS, "lr"}  # the shared vocabulary, plus the rate
     ev = evaluate(model, data[2], data[3], batch_size=64)
-    assert ev["accuracy"] == rows[-1]["test_acc"]
+    assert ev["accuracy"] == rows[-1]["test_accuracy"]
     assert ev["loss"] == pytest.approx(rows[-1]["test_loss"], rel=1e-6)
+
+
+def test_accuracies_are_percent_of_correct_predictions():
+    x, y, xt, yt = blobs(7)
+    model, opt = setup()
+    rows = train(
+        model, (x, y, xt, yt), optimizer=opt, epochs=1, batch_size=900, seed=0, progress=False
+    )  # one batch: the running train accuracy is that batch's
+    ev = evaluate(model, xt, yt)
+    correct = int((model.forward(xt, False).argmax(axis=1) == yt).sum())
+    assert ev["accuracy"] == 100.0 * correct / len(yt) == rows[0]["test_accuracy"]
+    assert 0.0 <= rows[0]["train_accuracy"] <= 100.0
+    assert rows[0]["train_accuracy"] * len(y) / 100.0 == pytest.approx(
+        round(rows[0]["train_accuracy"] * len(y) / 100.0)
+    )  # an integer count of correct training predictions
 
 
 def test_same_seed_identical_metrics_and_weights():
@@ -117,12 +125,13 @@ def test_callbacks_recorder_initial_row_and_schedule(tmp_path):
     )
     assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
     assert [r["lr"] for r in rows[1:]] == [0.1, 0.05, 0.025]
-    assert math.isnan(rows[0]["train_loss"]) and "test_acc" in rows[0]
+    assert math.isnan(rows[0]["train_loss"]) and math.isnan(rows[0]["train_accuracy"])
+    assert 0.0 <= rows[0]["test_accuracy"] <= 100.0
     assert all(r["n_binarized"] == 2 for r in rows)
     assert rec.finished
     stored = read_records(tmp_path, "demo")
     assert [r["epoch"] for r in stored] == [0, 1, 2, 3]
-    assert stored[-1]["test_acc"] == rows[-1]["test_acc"]
+    assert stored[-1]["test_accuracy"] == rows[-1]["test_accuracy"]
 
 
 def test_callback_key_clash_is_an_error():

@@ -71,6 +71,10 @@ from bnnlab.experiments.records import RunRecorder, read_records
 
 STUDY = "l2-study"
 """Record name (file prefix) of the study's runs."""
+RECORD_VERSION = 2
+"""Version of the rows a run records, part of every run's configuration (hence of its record key):
+2 since the rows use the :mod:`bnnlab.learn.metrics` keys (``test_accuracy`` in percent; version 1
+wrote ``test_acc`` as a fraction), so records of version 1 are never resumed as finished."""
 
 MODELS = ("mlp", "cnn")
 BINARIZERS = ("ste_sign", "siman")
@@ -163,7 +167,7 @@ class Scale:
         check_int(seed, "seed", minimum=0)
         return {
             "study": STUDY,
-            "version": 1,
+            "version": RECORD_VERSION,
             "dataset": self.dataset,
             "model": model,
             "binarizer": binarizer,
@@ -295,9 +299,10 @@ def run(
     BLAS results depend on how many threads split a product.
 
     Rows (one per epoch, epoch 0 the initialisation): ``epoch``, the metrics of
-    :func:`bnnlab.learn.latent.train` (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``,
-    ``lr``, ``seconds``), ``elapsed_s`` (seconds since the run started) and the weight
-    statistics of every binarized layer (``"layers"`` and ``"<layer>/<stat>"`` keys; see
+    :func:`bnnlab.learn.latent.train` (``train_loss``, ``train_accuracy``, ``test_loss``,
+    ``test_accuracy`` with accuracies in percent as in :mod:`bnnlab.learn.metrics`, ``lr``,
+    ``seconds``), ``elapsed_s`` (seconds since the run started) and the weight statistics of every
+    binarized layer (``"layers"`` and ``"<layer>/<stat>"`` keys; see
     :mod:`bnnlab.experiments.hooks`). ``callbacks`` are called after the study's own ones (tests
     use them to interrupt a run).
     """
@@ -409,7 +414,7 @@ SUMMARY_STATS = (
     "kstar.pred_std",
     "opt.entropy",
     "sign.entropy",
-    "test_acc",
+    "test_accuracy",
 )
 
 

@@ -5,7 +5,8 @@ permutation of the training set split into ``ceil(n / batch_size)`` batches of n
 (``numpy.array_split``: no tiny last batch for BatchNorm), and for each batch
 forward (training mode) → softmax cross-entropy → backward → optimiser step, with the learning rate
 set from the schedule before the step. Then evaluation on the test set (evaluation mode), the
-callbacks, and the recorder.
+callbacks, and the recorder. Rows use the keys and units of :mod:`bnnlab.learn.metrics`
+(``train_accuracy`` and ``test_accuracy`` in percent).
 
 Determinism: the shuffling uses only ``numpy.random.default_rng(seed)``; the model's initialisation
 has its own seed. The same seeds on the same machine give identical numbers.
@@ -22,6 +23,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_int, make_rng
 from bnnlab._xp import namespace
+from bnnlab.learn.metrics import percent
 from bnnlab.nn._module import Layer, Sequential
 from bnnlab.nn.loss import softmax_cross_entropy
 from bnnlab.optim._base import Optimizer
@@ -87,7 +89,9 @@ def evaluate(
     Returns
     -------
     dict
-        ``{"loss": float, "accuracy": float}`` (accuracy in [0, 1]).
+        ``{"loss": float, "accuracy": float}``: the mean loss per sample and the accuracy in
+        **percent** (0-100, :func:`bnnlab.learn.metrics.percent`), the unit of every
+        ``*_accuracy`` column of :mod:`bnnlab.learn.metrics`.
     """
     x, y = _check_xy(x, y, "eval")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
@@ -103,7 +107,7 @@ def evaluate(
         lval, _ = loss(logits, yb)
         total_loss += float(lval) * xb.shape[0]
         correct += int((namespace(logits).argmax(logits, axis=1) == yb).sum())
-    return {"loss": total_loss / n, "accuracy": correct / n}
+    return {"loss": total_loss / n, "accuracy": percent(correct, n)}
 
 
 def train(
@@ -157,10 +161,11 @@ def train(
     Returns
     -------
     list of dict
-        Rows with ``epoch`` (1-based), ``train_loss``, ``train_acc`` (running means over the
-        epoch, training mode), ``test_loss``, ``test_acc`` (if a test set is given), ``lr`` (the
-        rate of the epoch's last step), ``seconds`` (training time of the epoch), plus the
-        callbacks' keys.
+        Rows in the vocabulary of :mod:`bnnlab.learn.metrics`: ``epoch`` (1-based),
+        ``train_loss`` and ``train_accuracy`` (running mean loss and accuracy over the epoch's
+        batches, training mode), ``test_loss`` and ``test_accuracy`` (if a test set is given,
+        :func:`evaluate`), ``seconds`` (training time of the epoch); accuracies in **percent**.
+        Beside them ``lr`` (the rate of the epoch's last step) and the callbacks' keys.
     """
     from tqdm import tqdm
 
@@ -190,7 +195,7 @@ def train(
     def finish_row(epoch: int, row: dict[str, Any]) -> dict[str, Any]:
         if test is not None:
             ev = evaluate(model, test[0], test[1], eval_batch_size, loss=loss)
-            row["test_loss"], row["test_acc"] = ev["loss"], ev["accuracy"]
+            row["test_loss"], row["test_accuracy"] = ev["loss"], ev["accuracy"]
         for cb in callbacks:
             extra = cb(epoch, model, dict(row))
             if extra:
@@ -205,7 +210,8 @@ def train(
 
     if record_initial:
         nan = float("nan")
-        finish_row(0, {"epoch": 0, "train_loss": nan, "train_acc": nan, "lr": nan, "seconds": 0.0})
+        row0 = {"epoch": 0, "train_loss": nan, "train_accuracy": nan, "lr": nan, "seconds": 0.0}
+        finish_row(0, row0)
 
     for epoch in range(epochs):
         model.set_epoch(epoch, epochs)
@@ -246,7 +252,7 @@ def train(
         row = {
             "epoch": epoch + 1,
             "train_loss": total_loss / n,
-            "train_acc": correct / n,
+            "train_accuracy": percent(correct, n),
             "lr": float(lr),
             "seconds": seconds,
         }
