@@ -258,13 +258,34 @@ def bit_entropy(weights: Any, axis: Any = None, *, encoding: str = "auto") -> An
 
 
 def channel_entropy(weights: Any, channel_axis: int = 0, *, encoding: str = "auto") -> Any:
-    """Bit entropy of each channel: :func:`bit_entropy` over every axis but ``channel_axis``.
+    r"""Bit entropy of each channel: :func:`bit_entropy` over every axis but ``channel_axis``.
 
-    Returns a float64 array of length ``weights.shape[channel_axis]`` (for a 1-D input each
-    "channel" is a single bit, so every entry is 0).
+    For channel :math:`j` with :math:`c_j` ones among its :math:`n_j` bits,
+    :math:`H_j = H(c_j/n_j)` (:func:`binary_entropy`).
+
+    Parameters
+    ----------
+    weights : array, at least 1-D
+        A {0,1} / bool / ±1 code or real latent weights (binarised by sign, 0 → +1); numpy or cupy.
+    channel_axis : int
+        The channel axis (0 for ``(C_out, ...)`` kernels); negative values count from the end.
+    encoding : {"auto", "sign", "01", "pm1"}
+        How ``weights`` is read (module notes).
+
+    Returns
+    -------
+    float64 array of length ``weights.shape[channel_axis]`` (for a 1-D input each "channel" is a
+    single bit, so every entry is 0).
+
+    Raises
+    ------
+    ValueError
+        A 0-d ``weights`` (it has no channel axis), or any error of :func:`bit_entropy`.
     """
     arr = _as_weights(weights, "weights")
-    (ch,) = _normalize_axis(channel_axis, max(arr.ndim, 1), "channel_axis")
+    if arr.ndim == 0:
+        raise ValueError("weights: a 0-d array has no channel axis; expected at least 1-D")
+    (ch,) = _normalize_axis(channel_axis, arr.ndim, "channel_axis")
     rest = tuple(a for a in range(arr.ndim) if a != ch)
     out = bit_entropy(arr, axis=rest, encoding=encoding)
     return namespace(arr).asarray(out).reshape(arr.shape[ch])

@@ -117,3 +117,5 @@ def test_bad_models_and_arguments_are_refused(rng):
         WeightStatsHook(seed=0, every=0)
     with pytest.raises(ValueError, match="epoch"):
         WeightStatsHook(seed=0)(-1, _Model(rng), {})
+    with pytest.raises(TypeError, match=r"^rows: row 1 is a list, expected a mapping"):
+        layer_rows([{"epoch": 0}, ["epoch", 1]])
