@@ -56,6 +56,20 @@ def test_records_with_fractional_test_acc_are_not_resumed(tmp_path):
     assert not RunRecorder(tmp_path, study.STUDY, cfg).finished
 
 
+def test_helpers_name_bad_arguments():
+    with pytest.raises(ValueError, match=r"^momentum: expected a value < 1"):
+        study.integrated_lr(0.1, 10, 5, 1, 1.0)  # was a ZeroDivisionError
+    with pytest.raises(ValueError, match=r"^steps: expected an integer >= 1"):
+        study.integrated_lr(0.1, 10, 0, 1, 0.9)
+    with pytest.raises(ValueError, match=r"^l2: expected a finite number"):
+        study.siman_decay_efolds(float("nan"))
+    row = {"run": "a", "epoch": 0, "layer": "x", "model": "mlp", "binarizer": "siman", "l2": 0.0}
+    with pytest.raises(TypeError, match=r"^epoch: expected an integer"):
+        study.summarize([row], epoch="first")  # was int('first')
+    with pytest.raises(ValueError, match=r"^epoch: expected an integer >= 0"):
+        study.summarize([row], epoch=-1)
+
+
 def test_matched_arm_decays_as_much_as_the_siman_recipe():
     # SiMaN CIFAR: 196 steps/epoch; per-epoch lr 0.1 (e+1)/5 for 5 warm-up epochs, then
     # 0.05 (1 + cos(pi k / 395)) for k = 0..394, whose cosines sum to exactly 1.

@@ -101,6 +101,8 @@ def integrated_lr(
     """
     from bnnlab.optim.schedules import Cosine
 
+    momentum = check_real(momentum, "momentum", low=0.0, high=1.0, open_high=True)
+    steps = check_int(steps, "steps", minimum=1)
     sched = Cosine(lr, epochs, warmup=warmup, interval=interval)
     per = steps if interval == "step" else 1
     total = sum(sched.lr(e, i, per) for e in range(epochs) for i in range(per))
@@ -109,6 +111,7 @@ def integrated_lr(
 
 def siman_decay_efolds(l2: float = L2_CLAIM) -> float:
     """e-folds of decay of the SiMaN CIFAR recipe (≈ 19.7 at λ = 5e-4)."""
+    l2 = check_real(l2, "l2", low=0.0)
     r = SIMAN_RECIPE
     return l2 * integrated_lr(r["lr"], r["epochs"], r["steps"], r["warmup"], r["momentum"], "epoch")
 
@@ -430,6 +433,8 @@ def summarize(
     ``raw.best.<family>``), ``layers`` (the layer names averaged) and ``epoch``. Layers with a
     fan-in below ``min_fan_in`` are left out.
     """
+    if epoch != "last":
+        epoch = check_int(epoch, "epoch", minimum=0)
     layer = [dict(r) for r in rows]
     if layer and "layer" not in layer[0]:
         layer = tidy(layer)
