@@ -106,7 +106,7 @@ def table(summary):
             f"{study.arm_label(s['model'], s['binarizer'], s['l2']):44s} {s['drift']:6.2f} "
             f"{s['std.beta']:5.2f}({s['std.beta.sd']:.2f}) {best:>10s} {s['raw.beta']:6.2f} "
             f"{s['kstar.exact']:.3f}({s['kstar.exact.sd']:.3f}) {s['kstar.pred_std']:6.3f} "
-            f"{s['opt.entropy']:7.4f} {s['sign.entropy']:7.4f} {100 * s['test_acc']:6.1f}"
+            f"{s['opt.entropy']:7.4f} {s['sign.entropy']:7.4f} {s['test_accuracy']:6.1f}"
         )
 
 

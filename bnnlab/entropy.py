@@ -23,10 +23,15 @@ weights:
   weights (every entry maps to +1) and a ``UserWarning`` suggests ``encoding="01"`` — pass that for
   float {0,1} codes such as the ``B`` buffer of the official SiMaN code.
 
-The **sign rule** is the one used across bnnlab: :math:`\operatorname{sign}(w) = +1` for
-:math:`w \ge 0` (zero, including ``-0.0``, maps to +1) and −1 otherwise. Explicit encodings:
-``"sign"`` (binarise any real array by that rule), ``"01"`` (values must be 0/1, or bool), ``"pm1"``
-(values must be ±1). In every case the "ones" counted are the entries equal to 1 / +1.
+The **sign rule** here is :math:`\operatorname{sign}(w) = +1` for :math:`w \ge 0` (zero, including
+``-0.0``, maps to +1) and −1 otherwise: :func:`bnnlab.signs.sign` with ``zero="plus"``, the rule of
+the latent-weight binarizers (:mod:`bnnlab.nn.binarizers`), since a bit has no third value. It is
+not the rule of every part of bnnlab: the local-binary learner's integer hidden weights default to
+:math:`\operatorname{sign}(0) = 0` (:attr:`bnnlab.learn.LocalBinaryConfig.sign_zero`), so a zero
+hidden weight, which that learner's forward treats as 0, is counted here as a one; pass its codes
+explicitly (``encoding="pm1"`` or ``"01"``) to measure something else. Explicit encodings:
+``"sign"`` (binarise any real array by the rule above), ``"01"`` (values must be 0/1, or bool),
+``"pm1"`` (values must be ±1). In every case the "ones" counted are the entries equal to 1 / +1.
 
 Reductions follow numpy: ``axis=None`` reduces over every element and returns a ``float``; an int
 or a tuple reduces over those axes and returns an array over the remaining ones (per output channel
@@ -50,6 +55,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_choice, check_finite, check_same_shape
 from bnnlab._xp import namespace
+from bnnlab.signs import signed
 
 __all__ = [
     "ENCODINGS",
@@ -130,7 +136,7 @@ def _ones(x: Any, name: str, encoding: str) -> Any:
     arr = _as_weights(x, name)
     enc = _resolve(arr, encoding, name)
     if enc == "sign":
-        return arr >= 0
+        return signed(arr, "plus") > 0
     return arr == 1 if arr.dtype.kind != "b" else arr
 
 
@@ -252,13 +258,34 @@ def bit_entropy(weights: Any, axis: Any = None, *, encoding: str = "auto") -> An
 
 
 def channel_entropy(weights: Any, channel_axis: int = 0, *, encoding: str = "auto") -> Any:
-    """Bit entropy of each channel: :func:`bit_entropy` over every axis but ``channel_axis``.
+    r"""Bit entropy of each channel: :func:`bit_entropy` over every axis but ``channel_axis``.
 
-    Returns a float64 array of length ``weights.shape[channel_axis]`` (for a 1-D input each
-    "channel" is a single bit, so every entry is 0).
+    For channel :math:`j` with :math:`c_j` ones among its :math:`n_j` bits,
+    :math:`H_j = H(c_j/n_j)` (:func:`binary_entropy`).
+
+    Parameters
+    ----------
+    weights : array, at least 1-D
+        A {0,1} / bool / ±1 code or real latent weights (binarised by sign, 0 → +1); numpy or cupy.
+    channel_axis : int
+        The channel axis (0 for ``(C_out, ...)`` kernels); negative values count from the end.
+    encoding : {"auto", "sign", "01", "pm1"}
+        How ``weights`` is read (module notes).
+
+    Returns
+    -------
+    float64 array of length ``weights.shape[channel_axis]`` (for a 1-D input each "channel" is a
+    single bit, so every entry is 0).
+
+    Raises
+    ------
+    ValueError
+        A 0-d ``weights`` (it has no channel axis), or any error of :func:`bit_entropy`.
     """
     arr = _as_weights(weights, "weights")
-    (ch,) = _normalize_axis(channel_axis, max(arr.ndim, 1), "channel_axis")
+    if arr.ndim == 0:
+        raise ValueError("weights: a 0-d array has no channel axis; expected at least 1-D")
+    (ch,) = _normalize_axis(channel_axis, arr.ndim, "channel_axis")
     rest = tuple(a for a in range(arr.ndim) if a != ch)
     out = bit_entropy(arr, axis=rest, encoding=encoding)
     return namespace(arr).asarray(out).reshape(arr.shape[ch])

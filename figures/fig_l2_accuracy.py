@@ -21,10 +21,11 @@ def main(out: Path, *, full: bool = False) -> list[Path]:
     fig, axes = plt.subplots(1, len(study.MODELS), figsize=(5.2 * len(study.MODELS), 3.4))
     for ax, model in zip(axes, study.MODELS, strict=True):
         mrows = [r for r in rows if r["model"] == model]
-        for key, (ep, mean, sd, _n) in study.curves(mrows, "test_acc").items():
+        # test_accuracy is in percent (bnnlab.learn.metrics)
+        for key, (ep, mean, sd, _n) in study.curves(mrows, "test_accuracy").items():
             st = style(key[1], key[2])
-            ax.plot(ep, 100 * mean, label=f"{study.arm_label(*key)}: {100 * mean[-1]:.1f}%", **st)
-            ax.fill_between(ep, 100 * (mean - sd), 100 * (mean + sd), color=st["color"], alpha=0.12)
+            ax.plot(ep, mean, label=f"{study.arm_label(*key)}: {mean[-1]:.1f}%", **st)
+            ax.fill_between(ep, mean - sd, mean + sd, color=st["color"], alpha=0.12)
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(model, fontsize=9)

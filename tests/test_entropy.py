@@ -219,6 +219,13 @@ def test_errors_name_the_argument(func, weights, kwargs, exc, pattern):
         func(weights, **kwargs)
 
 
+@pytest.mark.parametrize("weights", [np.array(0.5), np.float32(-1.0), 3, np.array(True)])
+def test_channel_entropy_of_a_0d_array_names_weights(weights):
+    # used to be an IndexError from shape[channel_axis]
+    with pytest.raises(ValueError, match=r"^weights: a 0-d array has no channel axis"):
+        channel_entropy(weights)
+
+
 def test_flip_ratio_errors():
     with pytest.raises(ValueError, match=r"^before and after: shape mismatch, \(3,\) vs \(4,\)"):
         flip_ratio(np.ones(3), np.ones(4))

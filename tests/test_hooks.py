@@ -70,8 +70,10 @@ def test_every_skips_epochs_but_not_the_first_call(rng):
 def test_layer_rows_explodes_epoch_rows_into_tidy_rows(rng):
     model = _Model(rng)
     hook = WeightStatsHook(seed=0)
-    rows = [{"run": "r", "epoch": e, "test_acc": 0.5 + e, **hook(e, model, {})} for e in range(2)]
-    rows.append({"run": "r", "epoch": 2, "test_acc": 0.9})  # an epoch the hook skipped
+    rows = [
+        {"run": "r", "epoch": e, "test_accuracy": 50.0 + e, **hook(e, model, {})} for e in range(2)
+    ]
+    rows.append({"run": "r", "epoch": 2, "test_accuracy": 90.0})  # an epoch the hook skipped
     tidy = layer_rows(rows)
     assert [(r["epoch"], r["layer"], r["depth"]) for r in tidy] == [
         (0, "conv1", 0),
@@ -79,7 +81,7 @@ def test_layer_rows_explodes_epoch_rows_into_tidy_rows(rng):
         (1, "conv1", 0),
         (1, "fc1", 1),
     ]
-    assert tidy[3]["test_acc"] == 1.5 and tidy[3]["run"] == "r"
+    assert tidy[3]["test_accuracy"] == 51.0 and tidy[3]["run"] == "r"
     assert tidy[1]["fan_in"] == 72 and "fc1/fan_in" not in tidy[1]
     assert not any("/" in k for r in tidy for k in r)
 
@@ -115,3 +117,5 @@ def test_bad_models_and_arguments_are_refused(rng):
         WeightStatsHook(seed=0, every=0)
     with pytest.raises(ValueError, match="epoch"):
         WeightStatsHook(seed=0)(-1, _Model(rng), {})
+    with pytest.raises(TypeError, match=r"^rows: row 1 is a list, expected a mapping"):
+        layer_rows([{"epoch": 0}, ["epoch", 1]])

@@ -45,6 +45,31 @@ def test_grid_covers_every_arm_once():
         study.DEFAULT.config("mlp", "siman", -1.0, 0)
 
 
+def test_records_with_fractional_test_acc_are_not_resumed(tmp_path):
+    # version 1 rows held test_acc as a fraction; today's rows hold test_accuracy in percent, so
+    # a finished version-1 record of the same arm must not count as this run's record
+    cfg = TINY.config("mlp", "ste_sign", 0.0, 0)
+    assert cfg["version"] == study.RECORD_VERSION == 2
+    old = RunRecorder(tmp_path, study.STUDY, {**cfg, "version": 1})
+    old.append({"epoch": 1, "test_acc": 0.5})
+    old.finish()
+    assert not RunRecorder(tmp_path, study.STUDY, cfg).finished
+
+
+def test_helpers_name_bad_arguments():
+    with pytest.raises(ValueError, match=r"^momentum: expected a value < 1"):
+        study.integrated_lr(0.1, 10, 5, 1, 1.0)  # was a ZeroDivisionError
+    with pytest.raises(ValueError, match=r"^steps: expected an integer >= 1"):
+        study.integrated_lr(0.1, 10, 0, 1, 0.9)
+    with pytest.raises(ValueError, match=r"^l2: expected a finite number"):
+        study.siman_decay_efolds(float("nan"))
+    row = {"run": "a", "epoch": 0, "layer": "x", "model": "mlp", "binarizer": "siman", "l2": 0.0}
+    with pytest.raises(TypeError, match=r"^epoch: expected an integer"):
+        study.summarize([row], epoch="first")  # was int('first')
+    with pytest.raises(ValueError, match=r"^epoch: expected an integer >= 0"):
+        study.summarize([row], epoch=-1)
+
+
 def test_matched_arm_decays_as_much_as_the_siman_recipe():
     # SiMaN CIFAR: 196 steps/epoch; per-epoch lr 0.1 (e+1)/5 for 5 warm-up epochs, then
     # 0.05 (1 + cos(pi k / 395)) for k = 0..394, whose cosines sum to exactly 1.
@@ -98,7 +123,7 @@ def _check_rows(rows, model, names):
     assert [r["epoch"] for r in rows] == list(range(TINY.epochs[model] + 1))
     assert rows[0]["layers"] == names
     last = rows[-1]
-    assert 0.0 <= last["test_acc"] <= 1.0
+    assert 0.0 <= last["test_accuracy"] <= 100.0 and 0.0 <= last["train_accuracy"] <= 100.0
     assert last[f"{names[0]}/kstar.exact"] > 0
     tidy = study.tidy(rows)
     assert len(tidy) == len(rows) * len(names)
@@ -195,7 +220,7 @@ def test_summarize_and_curves(records):
     ep, mean, sd, n = cur[("mlp", "siman", 0.0)]
     np.testing.assert_array_equal(ep, [0, 1, 2])
     assert n == 4 and mean.shape == sd.shape == (3,)
-    acc = study.curves(rows, "test_acc")
+    acc = study.curves(rows, "test_accuracy")
     assert acc[("mlp", "siman", 5e-3)][3] == 2
     assert "4 runs" in study.describe(rows)
     with pytest.raises(ValueError, match="rows"):

@@ -20,6 +20,7 @@ from bnnlab import nn
 from bnnlab.nn import binarizers
 from bnnlab.nn._siman import SiMaNWeight, percentile_clip
 from bnnlab.nn.gradcheck import numerical_gradient
+from bnnlab.signs import sign
 
 ALIASES = ["approx_sign", "irnet", "siman", "siman_act", "ste_sign", "xnor"]
 
@@ -65,11 +66,27 @@ def test_contract_shape_dtype_values(rng, alias):
     np.testing.assert_array_equal(b(x), out)
 
 
-def test_sign_tie_rule_zero_is_plus_one():
-    x = np.array([-2.0, -0.0, 0.0, 3.0], dtype=np.float32)
-    np.testing.assert_array_equal(binarizers.sign(x), [-1, 1, 1, 1])
-    np.testing.assert_array_equal(binarizers.get("ste_sign")()(x), [-1, 1, 1, 1])
-    assert binarizers.sign(x).dtype == np.float32
+@pytest.mark.parametrize("alias", ["ste_sign", "approx_sign", "siman_act"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sign_tie_rule_zero_is_plus_one(alias, dtype):
+    # the documented rule of every sign binarizer: bnnlab.signs.sign(zero="plus"), input dtype
+    x = np.array([[-2.0, -0.0, 0.0, 3.0]], dtype=dtype)
+    if alias == "siman_act":  # standardised per sample: centre so that two entries are exactly 0
+        x = np.array([[-2.0, 0.0, 0.0, 2.0]], dtype=dtype)
+    out = binarizers.get(alias)()(x)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, [[-1, 1, 1, 1]])
+    np.testing.assert_array_equal(out, sign(x, zero="plus"))
+
+
+def test_weight_sign_binarizers_map_zero_weights_to_plus_scale():
+    w = np.array([[0.0, -0.5, 1.5, -0.0], [2.0, 0.0, -1.0, 3.0]])
+    s = binarizers.get("xnor")()(w)
+    alpha = np.abs(w).mean(axis=1, keepdims=True)
+    np.testing.assert_array_equal(s, alpha * sign(w, zero="plus"))
+    # irnet centres each row; a row whose entries straddle its mean exactly keeps 0 -> +scale
+    q = binarizers.get("irnet")()(np.array([[1.0, 2.0, 3.0]]))
+    assert q[0, 1] > 0 and q[0, 0] == -q[0, 1] and q[0, 2] == q[0, 1]
 
 
 def test_ste_sign_pseudo_gradient_is_clipped_identity():

@@ -176,6 +176,50 @@ def test_cross_entropy_validation():
         nn.softmax_cross_entropy(np.zeros((3, 2)), np.zeros(3))
 
 
+@pytest.mark.parametrize(
+    ("logits", "labels", "exc", "pattern"),
+    [
+        # out-of-range labels used to index past the logits (IndexError) or wrap around silently
+        (np.zeros((3, 4)), [0, 4, 1], ValueError, r"^labels: label 4 is outside \[0, 4\)"),
+        (np.zeros((3, 4)), [0, 1, 99], ValueError, r"^labels: label 99 is outside \[0, 4\)"),
+        (np.zeros((3, 4)), [0, -1, 2], ValueError, r"^labels: label -1 is outside \[0, 4\)"),
+        (np.zeros((3, 4)), [-4, 0, 0], ValueError, r"^labels: label -4 is outside"),
+        (np.array([[0.0, np.nan]]), [0], ValueError, r"^logits: contains NaN or inf"),
+        (np.array([[np.inf, 0.0]]), [0], ValueError, r"^logits: contains NaN or inf"),
+        (np.zeros((0, 3)), np.zeros(0, int), ValueError, r"^logits: empty array"),
+        (np.zeros((2, 0)), [0, 0], ValueError, r"^logits: empty array"),
+        (np.array(1.0), [0], ValueError, r"^logits: expected a 2-D array"),
+        (np.zeros(3), [0, 0, 0], ValueError, r"^logits: expected a 2-D array"),
+        (np.zeros((2, 2), complex), [0, 0], TypeError, r"^logits: expected real values"),
+        (np.zeros((1, 2)), np.array(0), ValueError, r"^labels: expected shape \(1,\)"),
+    ],
+)
+def test_cross_entropy_edge_cases_name_the_argument(logits, labels, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        nn.softmax_cross_entropy(logits, np.asarray(labels))
+
+
+def test_cross_entropy_accepts_every_class_index():
+    logits = np.log(np.array([[1.0, 2.0, 5.0], [4.0, 1.0, 1.0]]))
+    for labels, p in (([0, 0], [1 / 8, 4 / 6]), ([2, 1], [5 / 8, 1 / 6])):
+        loss, _ = nn.softmax_cross_entropy(logits, np.array(labels))
+        assert float(loss) == pytest.approx(-np.mean(np.log(p)), rel=1e-12)
+
+
+def test_initialisers_and_gradcheck_validate_their_arguments():
+    rng = np.random.default_rng(0)
+    for name in nn.init.available():
+        with pytest.raises(ValueError, match=r"^shape: expected a weight shape \(out, in, ...\)"):
+            nn.init.get(name)((5,), rng, np.float32)
+        with pytest.raises(ValueError, match=r"^shape: expected a weight shape"):
+            nn.init.get(name)((3, 0), rng, np.float32)
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match=r"^eps: expected a value > 0"):
+        numerical_gradient(lambda: float(x.sum()), x, eps=0.0)
+    with pytest.raises(TypeError, match=r"^x: expected a numpy array"):
+        numerical_gradient(lambda: 0.0, [0.0, 1.0])
+
+
 def test_sequential_end_to_end_backward(rng):
     """A whole small CNN (smooth binarizers) through loss: backward equals finite differences."""
     model = nn.Sequential(

@@ -9,6 +9,8 @@ import pytest
 from scipy import stats
 
 from bnnlab import weightstats as ws
+from bnnlab.entropy import bit_entropy, fraction_ones
+from bnnlab.nn import binarizers
 
 
 def _gennorm(beta, n, seed, loc=0.0, scale=1.0):
@@ -201,10 +203,26 @@ def test_layer_stats_codes_and_flips(rng):
     assert flipped.row["sign.flip"] == 1.0
     # negating a filter's weights leaves its centred magnitudes, hence its optimal code, unchanged
     assert flipped.row["opt.flip"] == 0.0
-    np.testing.assert_array_equal(first.codes.sign, (w > 0).astype(np.uint8))
-    assert first.row["sign.ones"] == pytest.approx(float((w > 0).mean()))
+    np.testing.assert_array_equal(first.codes.sign, (w >= 0).astype(np.uint8))
+    assert first.row["sign.ones"] == pytest.approx(float((w >= 0).mean()))
     assert first.row["n"] == 16 * 64 and first.row["n_filters"] == 16 and first.row["fan_in"] == 64
     assert len(first.row["hist"]) == len(ws.HIST_EDGES_STD) - 1
+
+
+def test_sign_code_maps_exact_zeros_to_one_as_the_binarizers_do(rng):
+    # the sign code is that of bnnlab.signs with zero="plus" (ste_sign's forward, bit_entropy's
+    # reading of latent weights), so an exactly zero weight is a one
+    w = rng.normal(size=(8, 32))
+    w[:, ::4] = 0.0
+    w[0, 1] = -0.0
+    codes = ws.layer_stats(w, seed=0).codes.sign
+    np.testing.assert_array_equal(codes, (w >= 0).astype(np.uint8))
+    assert codes[0, 0] == 1 and codes[0, 1] == 1
+    row = ws.layer_stats(w, seed=0).row
+    assert row["sign.ones"] == fraction_ones(w)
+    assert row["sign.entropy"] == bit_entropy(w)
+    ste = binarizers.get("ste_sign")()(w)
+    np.testing.assert_array_equal(codes, (ste > 0).astype(np.uint8))
 
 
 def test_optimal_code_marks_the_largest_centred_magnitudes(rng):
@@ -217,8 +235,38 @@ def test_optimal_code_marks_the_largest_centred_magnitudes(rng):
         assert v[i][bits[i] == 1].min() >= v[i][bits[i] == 0].max()
 
 
+@pytest.mark.parametrize(
+    ("rows", "exc", "pattern"),
+    [
+        (np.ones(4), ValueError, r"^rows: expected 2-D array, got shape \(4,\)"),  # AxisError
+        (np.array(1.0), ValueError, r"^rows: expected 2-D array, got shape \(\)"),
+        (np.array([[1.0, np.nan, 2.0]]), ValueError, r"^rows: contains NaN or inf"),
+        (np.array([[1.0, 2.0], [3.0, 3.0]]), ValueError, r"^rows: a constant row"),
+        (np.array([[1 + 1j, 2.0]]), TypeError, r"^rows: expected real values"),
+        (None, TypeError, r"^rows: expected an array"),
+    ],
+)
+def test_optimal_code_refuses_bad_rows_naming_them(rows, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        ws.optimal_code(rows)
+
+
+def test_optimal_code_accepts_array_likes():
+    bits, k = ws.optimal_code([[1.0, 2.0, 5.0], [3.0, 1.0, 0.0]])  # used to need .mean()
+    assert bits.tolist() == [[1, 0, 1], [1, 0, 1]] and k.tolist() == [2, 2]
+
+
 def test_layer_stats_validates(rng):
     with pytest.raises(ValueError, match="weight: need a fan-in"):
         ws.layer_stats(rng.normal(size=(30, 1)))
     with pytest.raises(ValueError, match="weight: contains NaN"):
         ws.layer_stats(np.full((4, 30), np.nan))
+    w = rng.normal(size=(4, 30))
+    w[2] = 0.25
+    with pytest.raises(ValueError, match=r"^weight: filter 2 is constant"):
+        ws.layer_stats(w)
+    codes = ws.layer_stats(rng.normal(size=(4, 30)), seed=0).codes
+    with pytest.raises(ValueError, match=r"^previous: codes of shape \(4, 30\) for a weight of 5"):
+        ws.layer_stats(rng.normal(size=(5, 30)), previous=codes, seed=0)
+    with pytest.raises(TypeError, match=r"^previous: expected LayerCodes"):
+        ws.layer_stats(rng.normal(size=(4, 30)), previous=codes.sign, seed=0)

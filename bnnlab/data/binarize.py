@@ -3,6 +3,11 @@
 Every function takes samples along the first axis, ``x`` of shape ``(N, ...)`` (numpy or cupy, any
 real dtype), flattens the remaining axes to ``D`` features and returns an ``int8`` array of ±1 in
 the same array library. A comparison with a threshold is strict: ``x > t → +1``, ``x ≤ t → −1``.
+
+These are threshold codes, not signs: a value equal to its threshold gives −1, as in the datasets'
+references (REFERENCES.md §2.4: ``x > median → +1``). With a threshold of 0 this differs from
+:func:`bnnlab.signs.sign` under either of its rules (``zero="plus"`` maps 0 to +1, ``zero="zero"``
+to 0), so the two are never interchanged silently.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ def _samples(x: Any) -> Any:
     return x.reshape(x.shape[0], -1)
 
 
-def _sign(mask: Any, xp: Any) -> Any:
-    """Boolean mask → int8 ±1 without an int64 intermediate."""
+def _pm1(mask: Any, xp: Any) -> Any:
+    """Boolean mask → int8 ±1 (``True`` → +1) without an int64 intermediate."""
     out = mask.astype(xp.int8)
     out *= 2
     out -= 1
@@ -62,7 +67,7 @@ def global_median(x: Any, *, median: float | None = None) -> tuple[Any, float]:
     x = _samples(x)
     xp = namespace(x)
     m = float(xp.median(x)) if median is None else check_real(median, "median")
-    return _sign(x > m, xp), m
+    return _pm1(x > m, xp), m
 
 
 def per_image_median(x: Any) -> Any:
@@ -75,7 +80,7 @@ def per_image_median(x: Any) -> Any:
     x = _samples(x)
     xp = namespace(x)
     m = xp.median(x, axis=1, keepdims=True)
-    return _sign(x > m, xp)
+    return _pm1(x > m, xp)
 
 
 def thermometer(x: Any, n_bits: int, *, low: float = 0, high: float = 255) -> Any:
@@ -110,5 +115,5 @@ def thermometer(x: Any, n_bits: int, *, low: float = 0, high: float = 255) -> An
         raise ValueError(f"high: expected high > low, got low={low}, high={high}")
     k = xp.arange(1, n_bits + 1, dtype=xp.float64)
     thresholds = low + k * ((high - low) / (n_bits + 1))
-    codes = _sign(x[:, :, None] > thresholds, xp)
+    codes = _pm1(x[:, :, None] > thresholds, xp)
     return codes.reshape(x.shape[0], -1)

@@ -127,7 +127,9 @@ def layer_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ``"depth"`` are added. Rows without ``"layers"`` (epochs the hook skipped) are dropped.
     """
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"rows: row {i} is a {type(row).__name__}, expected a mapping")
         names = row.get("layers")
         if not names:
             continue

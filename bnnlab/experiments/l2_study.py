@@ -71,6 +71,10 @@ from bnnlab.experiments.records import RunRecorder, read_records
 
 STUDY = "l2-study"
 """Record name (file prefix) of the study's runs."""
+RECORD_VERSION = 2
+"""Version of the rows a run records, part of every run's configuration (hence of its record key):
+2 since the rows use the :mod:`bnnlab.learn.metrics` keys (``test_accuracy`` in percent; version 1
+wrote ``test_acc`` as a fraction), so records of version 1 are never resumed as finished."""
 
 MODELS = ("mlp", "cnn")
 BINARIZERS = ("ste_sign", "siman")
@@ -97,6 +101,8 @@ def integrated_lr(
     """
     from bnnlab.optim.schedules import Cosine
 
+    momentum = check_real(momentum, "momentum", low=0.0, high=1.0, open_high=True)
+    steps = check_int(steps, "steps", minimum=1)
     sched = Cosine(lr, epochs, warmup=warmup, interval=interval)
     per = steps if interval == "step" else 1
     total = sum(sched.lr(e, i, per) for e in range(epochs) for i in range(per))
@@ -105,6 +111,7 @@ def integrated_lr(
 
 def siman_decay_efolds(l2: float = L2_CLAIM) -> float:
     """e-folds of decay of the SiMaN CIFAR recipe (≈ 19.7 at λ = 5e-4)."""
+    l2 = check_real(l2, "l2", low=0.0)
     r = SIMAN_RECIPE
     return l2 * integrated_lr(r["lr"], r["epochs"], r["steps"], r["warmup"], r["momentum"], "epoch")
 
@@ -163,7 +170,7 @@ class Scale:
         check_int(seed, "seed", minimum=0)
         return {
             "study": STUDY,
-            "version": 1,
+            "version": RECORD_VERSION,
             "dataset": self.dataset,
             "model": model,
             "binarizer": binarizer,
@@ -295,9 +302,10 @@ def run(
     BLAS results depend on how many threads split a product.
 
     Rows (one per epoch, epoch 0 the initialisation): ``epoch``, the metrics of
-    :func:`bnnlab.learn.latent.train` (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``,
-    ``lr``, ``seconds``), ``elapsed_s`` (seconds since the run started) and the weight
-    statistics of every binarized layer (``"layers"`` and ``"<layer>/<stat>"`` keys; see
+    :func:`bnnlab.learn.latent.train` (``train_loss``, ``train_accuracy``, ``test_loss``,
+    ``test_accuracy`` with accuracies in percent as in :mod:`bnnlab.learn.metrics`, ``lr``,
+    ``seconds``), ``elapsed_s`` (seconds since the run started) and the weight statistics of every
+    binarized layer (``"layers"`` and ``"<layer>/<stat>"`` keys; see
     :mod:`bnnlab.experiments.hooks`). ``callbacks`` are called after the study's own ones (tests
     use them to interrupt a run).
     """
@@ -409,7 +417,7 @@ SUMMARY_STATS = (
     "kstar.pred_std",
     "opt.entropy",
     "sign.entropy",
-    "test_acc",
+    "test_accuracy",
 )
 
 
@@ -425,6 +433,8 @@ def summarize(
     ``raw.best.<family>``), ``layers`` (the layer names averaged) and ``epoch``. Layers with a
     fan-in below ``min_fan_in`` are left out.
     """
+    if epoch != "last":
+        epoch = check_int(epoch, "epoch", minimum=0)
     layer = [dict(r) for r in rows]
     if layer and "layer" not in layer[0]:
         layer = tidy(layer)

@@ -5,7 +5,8 @@ permutation of the training set split into ``ceil(n / batch_size)`` batches of n
 (``numpy.array_split``: no tiny last batch for BatchNorm), and for each batch
 forward (training mode) → softmax cross-entropy → backward → optimiser step, with the learning rate
 set from the schedule before the step. Then evaluation on the test set (evaluation mode), the
-callbacks, and the recorder.
+callbacks, and the recorder. Rows use the keys and units of :mod:`bnnlab.learn.metrics`
+(``train_accuracy`` and ``test_accuracy`` in percent).
 
 Determinism: the shuffling uses only ``numpy.random.default_rng(seed)``; the model's initialisation
 has its own seed. The same seeds on the same machine give identical numbers.
@@ -20,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import as_array, check_int, make_rng
+from bnnlab._validation import as_array, check_finite, check_int, make_rng
 from bnnlab._xp import namespace
+from bnnlab.learn.metrics import percent
 from bnnlab.nn._module import Layer, Sequential
 from bnnlab.nn.loss import softmax_cross_entropy
 from bnnlab.optim._base import Optimizer
@@ -30,32 +32,53 @@ from bnnlab.optim.schedules import Schedule
 Callback = Callable[[int, Layer, dict[str, Any]], Mapping[str, Any] | None]
 
 
-def _check_xy(x: Any, y: Any, name: str) -> tuple[Any, Any]:
-    x = as_array(x, f"{name} images")
-    y = as_array(y, f"{name} labels", ndim=1)
+def _check_xy(x: Any, y: Any, x_name: str, y_name: str) -> tuple[Any, Any]:
+    """Samples ``x (N, ...)`` (real, finite) and integer labels ``y (N,)`` >= 0, named in errors."""
+    x = as_array(x, x_name)
+    if x.ndim < 2:
+        raise ValueError(
+            f"{x_name}: expected samples along the first axis, shape (N, features...), "
+            f"got shape {tuple(x.shape)}"
+        )
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{x_name}: expected real-valued samples, got dtype {x.dtype}")
+    check_finite(x, x_name)
+    y = as_array(y, y_name, ndim=1)
     if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} labels: expected an integer array, got dtype {y.dtype}")
+        raise TypeError(f"{y_name}: expected an integer array, got dtype {y.dtype}")
     if x.shape[0] != y.shape[0]:
         raise ValueError(
-            f"{name} labels: {y.shape[0]} labels for {x.shape[0]} images (first axis must match)"
+            f"{y_name}: {y.shape[0]} labels for {x.shape[0]} samples of {x_name} "
+            "(first axis must match)"
         )
     if int(y.min()) < 0:
-        raise ValueError(f"{name} labels: negative label {int(y.min())}")
+        raise ValueError(f"{y_name}: negative label {int(y.min())}")
     return x, y
+
+
+def _pair(value: Any, split: str) -> tuple[Any, Any]:
+    """The ``(x, y)`` of one split of ``data``, validated under the names ``x_<split>``/``y_<split>``."""
+    try:
+        x, y = value
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"data: the {split!r} entry must be a pair (x_{split}, y_{split})"
+        ) from None
+    return _check_xy(x, y, f"x_{split}", f"y_{split}")
 
 
 def _split_data(data: Any) -> tuple[tuple[Any, Any], tuple[Any, Any] | None]:
     if isinstance(data, Mapping):
         if "train" not in data:
             raise ValueError("data: a mapping needs a 'train' entry (x, y) and optionally 'test'")
-        train = _check_xy(*data["train"], "train")
-        test = _check_xy(*data["test"], "test") if data.get("test") is not None else None
+        train = _pair(data["train"], "train")
+        test = _pair(data["test"], "test") if data.get("test") is not None else None
         return train, test
     data = tuple(data)
     if len(data) == 2:
-        return _check_xy(*data, "train"), None
+        return _pair(data, "train"), None
     if len(data) == 4:
-        return _check_xy(data[0], data[1], "train"), _check_xy(data[2], data[3], "test")
+        return _pair(data[:2], "train"), _pair(data[2:], "test")
     raise ValueError(
         f"data: expected (x_train, y_train[, x_test, y_test]) or a mapping, got {len(data)} items"
     )
@@ -72,25 +95,66 @@ def _batch(model: Layer, x: Any, y: Any, idx: Any) -> tuple[Any, Any]:
     return xb, xp.asarray(y[idx])
 
 
-def _check_labels(logits: Any, y: Any, where: str) -> None:
+def _check_labels(logits: Any, y: Any, y_name: str) -> None:
+    """Every label of ``y`` (all of them, not one batch's) indexes an output of the model."""
+    if logits.ndim != 2:
+        raise ValueError(
+            f"model: expected 2-D (N, classes) logits, got shape {tuple(logits.shape)}"
+        )
     if int(y.max()) >= logits.shape[1]:
         raise ValueError(
-            f"{where} labels: label {int(y.max())} but the model has {logits.shape[1]} outputs"
+            f"{y_name}: label {int(y.max())} but the model has {logits.shape[1]} outputs"
         )
 
 
 def evaluate(
     model: Layer, x: Any, y: Any, batch_size: int = 1000, *, loss: Callable = softmax_cross_entropy
 ) -> dict[str, float]:
-    """Mean loss and accuracy of ``model`` (evaluation mode) on ``(x, y)``.
+    r"""Mean loss and accuracy of ``model`` (evaluation mode) on ``(x, y)``.
+
+    .. math:: \text{loss} = \frac1N\sum_{i=1}^N \ell(z_i, y_i),\qquad
+              \text{accuracy} = \frac{100}{N}\sum_{i=1}^N 1[\operatorname{argmax}_c z_{ic} = y_i]
+
+    with :math:`z_i` the logits of sample :math:`i` and :math:`\ell` the ``loss`` (ties in the
+    argmax go to the lowest class index, as ``argmax`` does).
+
+    Parameters
+    ----------
+    model : Layer
+        A bnnlab.nn model whose output is ``(N, classes)`` logits.
+    x : array (N, ...)
+        Real, finite samples (converted batch by batch to the model's dtype and array library).
+    y : integer array (N,)
+        Labels in ``[0, classes)``.
+    batch_size : int
+        Samples per forward pass (>= 1).
+    loss : callable ``(logits, labels) -> (loss, grad)``
+        The mean loss of a batch (softmax cross-entropy by default).
 
     Returns
     -------
     dict
-        ``{"loss": float, "accuracy": float}`` (accuracy in [0, 1]).
+        ``{"loss": float, "accuracy": float}``: the mean loss per sample and the accuracy in
+        **percent** (0-100, :func:`bnnlab.learn.metrics.percent`), the unit of every
+        ``*_accuracy`` column of :mod:`bnnlab.learn.metrics`.
+
+    Raises
+    ------
+    TypeError
+        ``model`` not a Layer; ``x`` not real-valued; ``y`` not integer; ``batch_size`` not an int.
+    ValueError
+        ``x`` with fewer than 2 dimensions, empty or holding NaN/inf; ``y`` not 1-D, of another
+        length than ``x``, or with a label outside ``[0, classes)``.
     """
-    x, y = _check_xy(x, y, "eval")
+    if not isinstance(model, Layer):
+        raise TypeError(f"model: expected a bnnlab.nn Layer, got {type(model).__name__}")
+    x, y = _check_xy(x, y, "x", "y")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
+    return _evaluate(model, x, y, batch_size, loss, "y")
+
+
+def _evaluate(model: Layer, x: Any, y: Any, batch_size: int, loss: Callable, y_name: str) -> dict:
+    """:func:`evaluate` on validated data (``y_name`` names the labels in errors)."""
     n = x.shape[0]
     total_loss = 0.0
     correct = 0
@@ -99,11 +163,11 @@ def evaluate(
         xb, yb = _batch(model, x, y, idx)
         logits = model.forward(xb, False)
         if start == 0:
-            _check_labels(logits, yb, "eval")
+            _check_labels(logits, y, y_name)
         lval, _ = loss(logits, yb)
         total_loss += float(lval) * xb.shape[0]
         correct += int((namespace(logits).argmax(logits, axis=1) == yb).sum())
-    return {"loss": total_loss / n, "accuracy": correct / n}
+    return {"loss": total_loss / n, "accuracy": percent(correct, n)}
 
 
 def train(
@@ -157,10 +221,24 @@ def train(
     Returns
     -------
     list of dict
-        Rows with ``epoch`` (1-based), ``train_loss``, ``train_acc`` (running means over the
-        epoch, training mode), ``test_loss``, ``test_acc`` (if a test set is given), ``lr`` (the
-        rate of the epoch's last step), ``seconds`` (training time of the epoch), plus the
-        callbacks' keys.
+        Rows in the vocabulary of :mod:`bnnlab.learn.metrics`: ``epoch`` (1-based),
+        ``train_loss`` and ``train_accuracy`` (running mean loss and accuracy over the epoch's
+        batches, training mode), ``test_loss`` and ``test_accuracy`` (if a test set is given,
+        :func:`evaluate`), ``seconds`` (training time of the epoch); accuracies in **percent**.
+        Beside them ``lr`` (the rate of the epoch's last step) and the callbacks' keys.
+
+    Raises
+    ------
+    TypeError
+        ``model``, ``optimizer``, ``schedule``, ``callbacks`` or ``seed`` of the wrong kind;
+        samples not real-valued or labels not integer (named ``x_train``, ``y_train``, ``x_test``,
+        ``y_test`` after their place in ``data``).
+    ValueError
+        ``data`` of the wrong shape; samples with fewer than 2 dimensions, empty or holding
+        NaN/inf; labels of another length than their samples, negative or not below the model's
+        number of outputs (checked for every label, train and test, before the first step).
+    FloatingPointError
+        Training diverged: non-finite logits refused by the loss, or a non-finite epoch loss.
     """
     from tqdm import tqdm
 
@@ -189,8 +267,8 @@ def train(
 
     def finish_row(epoch: int, row: dict[str, Any]) -> dict[str, Any]:
         if test is not None:
-            ev = evaluate(model, test[0], test[1], eval_batch_size, loss=loss)
-            row["test_loss"], row["test_acc"] = ev["loss"], ev["accuracy"]
+            ev = _evaluate(model, test[0], test[1], eval_batch_size, loss, "y_test")
+            row["test_loss"], row["test_accuracy"] = ev["loss"], ev["accuracy"]
         for cb in callbacks:
             extra = cb(epoch, model, dict(row))
             if extra:
@@ -205,7 +283,8 @@ def train(
 
     if record_initial:
         nan = float("nan")
-        finish_row(0, {"epoch": 0, "train_loss": nan, "train_acc": nan, "lr": nan, "seconds": 0.0})
+        row0 = {"epoch": 0, "train_loss": nan, "train_accuracy": nan, "lr": nan, "seconds": 0.0}
+        finish_row(0, row0)
 
     for epoch in range(epochs):
         model.set_epoch(epoch, epochs)
@@ -225,8 +304,17 @@ def train(
                 xb, yb = _batch(model, x, y, idx)
                 logits = model.forward(xb, True)
                 if epoch == 0 and step == 0:
-                    _check_labels(logits, yb, "train")
-                lval, grad = loss(logits, yb)
+                    _check_labels(logits, y, "y_train")
+                    if test is not None:
+                        _check_labels(logits, test[1], "y_test")
+                try:
+                    lval, grad = loss(logits, yb)
+                except ValueError as err:
+                    if bool(namespace(logits).isfinite(logits).all()):
+                        raise
+                    raise FloatingPointError(
+                        f"train: logits became non-finite in epoch {epoch + 1}, step {step + 1}"
+                    ) from err
                 if isinstance(model, Sequential):
                     model.backward(grad, input_grad=False)
                 else:
@@ -246,7 +334,7 @@ def train(
         row = {
             "epoch": epoch + 1,
             "train_loss": total_loss / n,
-            "train_acc": correct / n,
+            "train_accuracy": percent(correct, n),
             "lr": float(lr),
             "seconds": seconds,
         }

@@ -11,7 +11,8 @@ from typing import Any
 from bnnlab._validation import check_choice, check_real
 from bnnlab._xp import namespace
 from bnnlab.nn._standardize import standardize, standardize_backward
-from bnnlab.nn.binarizers import Binarizer, sign
+from bnnlab.nn.binarizers import Binarizer
+from bnnlab.signs import signed
 
 
 class SteSign(Binarizer):
@@ -38,7 +39,7 @@ class SteSign(Binarizer):
         self.clip = check_real(clip, "clip", low=0.0, open_low=True)
 
     def forward(self, x: Any) -> tuple[Any, Any]:
-        return sign(x), x
+        return signed(x, "plus", x.dtype), x
 
     def backward(self, grad: Any, cache: Any) -> Any:
         xp = namespace(grad)
@@ -67,7 +68,7 @@ class ApproxSign(Binarizer):
     role = "both"
 
     def forward(self, x: Any) -> tuple[Any, Any]:
-        return sign(x), x
+        return signed(x, "plus", x.dtype), x
 
     def backward(self, grad: Any, cache: Any) -> Any:
         xp = namespace(grad)
@@ -106,7 +107,7 @@ class XnorSign(Binarizer):
 
     def forward(self, w: Any) -> tuple[Any, Any]:
         xp = namespace(w)
-        s = sign(w)
+        s = signed(w, "plus", w.dtype)
         alpha = xp.mean(xp.abs(w), axis=1, keepdims=True)
         return alpha * s, (w, s, alpha)
 
@@ -169,7 +170,7 @@ class IRNetSign(Binarizer):
         wh, st = standardize(w, (1,), self.eps, 1)
         scale = 2.0 ** xp.round(xp.log2(xp.mean(xp.abs(wh), axis=1, keepdims=True)))
         scale = scale.astype(w.dtype)
-        return scale * sign(wh), (wh, st, scale)
+        return scale * signed(wh, "plus", wh.dtype), (wh, st, scale)
 
     def backward(self, grad: Any, cache: Any) -> Any:
         xp = namespace(grad)

@@ -18,7 +18,8 @@ from typing import Any
 from bnnlab._validation import check_choice, check_int, check_real
 from bnnlab._xp import namespace
 from bnnlab.nn._standardize import standardize, standardize_backward
-from bnnlab.nn.binarizers import Binarizer, sign
+from bnnlab.nn.binarizers import Binarizer
+from bnnlab.signs import signed
 
 
 def percentile_clip(w: Any, p: float) -> Any:
@@ -40,7 +41,7 @@ def percentile_clip(w: Any, p: float) -> Any:
         return w
     lo = xp.percentile(a, p)
     hi = xp.percentile(a, 100.0 - p)
-    return (mu + sign(c) * xp.clip(a, lo, hi)).astype(w.dtype)
+    return (mu + signed(c, "plus", c.dtype) * xp.clip(a, lo, hi)).astype(w.dtype)
 
 
 class SiMaNWeight(Binarizer):
@@ -127,7 +128,7 @@ class SiMaNWeight(Binarizer):
 
     def backward(self, grad: Any, cache: Any) -> Any:
         wh, st = cache
-        return standardize_backward(grad * sign(wh), st, (1,))
+        return standardize_backward(grad * signed(wh, "plus", wh.dtype), st, (1,))
 
     def __repr__(self) -> str:
         return f"SiMaNWeight(k={self.k!r}, clip={self.clip}, eps={self.eps}, ddof={self.ddof})"
@@ -163,7 +164,7 @@ class SiMaNActivation(Binarizer):
     def forward(self, x: Any) -> tuple[Any, Any]:
         axes = tuple(range(1, x.ndim))
         xh, st = standardize(x, axes, self.eps, self.ddof)
-        return sign(xh), (xh, st, axes)
+        return signed(xh, "plus", xh.dtype), (xh, st, axes)
 
     def backward(self, grad: Any, cache: Any) -> Any:
         xp = namespace(grad)

@@ -17,8 +17,16 @@ binarizer states what it uses instead). All of them follow one interface:
 Weight binarizers receive the weights as a 2-D array ``(out_channels, fan_in)``: per-channel
 statistics are per row. Activation binarizers receive the activations with the batch on axis 0.
 
-**Sign tie rule.** Everywhere in bnnlab, :math:`\operatorname{sign}(0) = +1`
-(:func:`sign`), so a binarized value is always :math:`\pm1`.
+**Sign tie rule.** Every sign taken here (the forward of ``ste_sign``, ``approx_sign``, ``xnor``,
+``irnet`` and ``siman_act``, and the sign inside ``siman``'s clip and backward) has
+:math:`\operatorname{sign}(0) = +1`, ``-0.0`` included: :func:`bnnlab.signs.sign` with
+``zero="plus"``, in the dtype of its input, so a binarized value is always :math:`\pm1` (times a
+scale for ``xnor`` and ``irnet``). ``siman``'s forward is no sign but a median split of the
+magnitudes (a magnitude equal to the median gives −1). This is *not* the only rule in bnnlab: the
+local-binary learner's hidden weights and pre-activations default to
+:math:`\operatorname{sign}(0) = 0` (``zero="zero"``,
+:attr:`bnnlab.learn.LocalBinaryConfig.sign_zero`); :mod:`bnnlab.signs` says which rule each part of
+bnnlab uses.
 
 =============  ==========  ===========================================================
 alias          applies to  forward / pseudo-gradient (details in each class)
@@ -46,14 +54,6 @@ from typing import Any, ClassVar
 from bnnlab._registry import Registry
 
 BINARIZERS = Registry("binarizer")
-
-
-def sign(x: Any) -> Any:
-    r"""Sign with the bnnlab tie rule :math:`\operatorname{sign}(0) = +1`; keeps the dtype of ``x``."""
-    out = (x >= 0).astype(x.dtype)
-    out *= 2
-    out -= 1
-    return out
 
 
 class Binarizer:
@@ -121,4 +121,4 @@ BINARIZERS.register("stochastic_sign", "bnnlab.nn._stochastic:StochasticSign")
 
 get, available = BINARIZERS.bind()
 
-__all__ = ["BINARIZERS", "Binarizer", "available", "get", "make", "sign"]
+__all__ = ["BINARIZERS", "Binarizer", "available", "get", "make"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import make_rng
+from bnnlab._validation import check_real, make_rng
 from bnnlab.nn._module import Layer
 
 
@@ -25,6 +25,9 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
 
     ``f`` must read ``x`` (the same object: it is perturbed in place entry by entry).
     """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"x: expected a numpy array (perturbed in place), got {type(x).__name__}")
+    eps = check_real(eps, "eps", low=0.0, open_low=True)
     if x.dtype != np.float64:
         raise TypeError(f"x: finite differences need float64, got {x.dtype}")
     grad = np.zeros_like(x)

@@ -29,6 +29,11 @@ INITIALIZERS = Registry("initializer")
 
 
 def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight ``(out, in, *kernel)``; refuses shapes without both axes."""
+    if len(shape) < 2 or any(int(d) < 1 for d in shape):
+        raise ValueError(
+            f"shape: expected a weight shape (out, in, ...) of positive sizes, got {tuple(shape)}"
+        )
     receptive = math.prod(shape[2:]) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 

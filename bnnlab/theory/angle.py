@@ -7,8 +7,9 @@ For a weight vector :math:`w \in \mathbb{R}^n` the angle-alignment problem is
     \max_{b \in \mathcal{B}} \cos(w, b) = \frac{w^\top b}{\lVert w\rVert_2 \lVert b\rVert_2}.
 
 **Sign codes**, :math:`\mathcal{B} = \{-1,+1\}^n`. :math:`\lVert b\rVert_2 = \sqrt n` is constant, so
-the maximiser is :math:`b^\star = \operatorname{sign}(w)` (ties :math:`w_i = 0 \mapsto +1`, the rule
-used across bnnlab; a zero entry contributes nothing, so the tie rule does not change the cosine) and
+the maximiser is :math:`b^\star = \operatorname{sign}(w)` with ties :math:`w_i = 0 \mapsto +1`
+(:func:`bnnlab.signs.sign`, ``zero="plus"``, the rule of the latent-weight binarizers; a zero entry
+contributes nothing to :math:`w^\top b`, so the tie rule does not change the cosine) and
 
 .. math:: \cos(w, b^\star) = \frac{\lVert w\rVert_1}{\sqrt n\,\lVert w\rVert_2}.
 
@@ -59,6 +60,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_choice, check_finite, check_int
 from bnnlab._xp import namespace
+from bnnlab.signs import signed
 
 __all__ = [
     "MAX_BRUTE_FORCE_N",
@@ -226,8 +228,9 @@ def align(w: Any, code: str = "pm1", k: Any = None) -> Alignment:
         No row may be all zeros (the angle is undefined).
     code : {"pm1", "01"}
         ``"pm1"``: maximise :math:`\cos(w, b)` over :math:`b \in \{-1,+1\}^n`, giving
-        :math:`b = \operatorname{sign}(w)` (0 → +1). ``"01"``: maximise :math:`\cos(|w|, b)` over
-        :math:`b \in \{0,1\}^n \setminus \{0\}`, giving ones at the k largest magnitudes.
+        :math:`b = \operatorname{sign}(w)` (0 → +1, ``zero="plus"``). ``"01"``: maximise
+        :math:`\cos(|w|, b)` over :math:`b \in \{0,1\}^n \setminus \{0\}`, giving ones at the k
+        largest magnitudes.
     k : None, int or float, only for ``code="01"``
         ``None``: the optimal :math:`k^\star = \arg\max_k S_k/\sqrt k` (smallest k among ties). An
         int in [1, n] fixes the number of ones; a float in (0, 1] fixes
@@ -262,7 +265,7 @@ def align(w: Any, code: str = "pm1", k: Any = None) -> Alignment:
     if code == "pm1":
         if k is not None:
             raise ValueError("k: only used with code='01' (the sign code has no free k)")
-        b = xp.where(w2 >= 0, 1, -1).astype(xp.int8)
+        b = signed(w2, "plus")  # int8; w2 is validated finite
         v = xp.abs(w2)
         v = v / xp.max(v, axis=-1, keepdims=True)
         cos = xp.sum(v, axis=-1) / (math.sqrt(n) * xp.sqrt(xp.sum(v * v, axis=-1)))

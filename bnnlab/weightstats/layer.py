@@ -10,7 +10,9 @@ Statistics of one layer (:func:`layer_stats`):
 - **histogram** of the raw latent weights over fixed bin edges in units of the layer's standard
   deviation around its mean (:data:`HIST_EDGES_STD`, :math:`\\pm 6\\sigma` in 48 bins, plus under-
   and overflow counts), so histograms of different epochs and layers share their bins;
-- **sign code** :math:`b = 1[w > 0]`: fraction of ones and bit entropy (``bnnlab.entropy``);
+- **sign code** :math:`b = 1[\\operatorname{sign}(w) = +1]` with :math:`\\operatorname{sign}(0) = +1`
+  (:func:`bnnlab.signs.sign`, ``zero="plus"``: the rule of the sign binarizers and of
+  :func:`bnnlab.entropy.bit_entropy`): fraction of ones and bit entropy (``bnnlab.entropy``);
 - **angle-optimal {0,1} code** per filter: with :math:`v = |w - \\bar w|`, the exact solver
   ``bnnlab.theory.angle.align(v, code="01")`` returns :math:`k^* = \\arg\\max_k S_k/\\sqrt k`
   (:math:`S_k` the sum of the :math:`k` largest magnitudes) and the code marks the :math:`k^*`
@@ -43,6 +45,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_finite, check_int
 from bnnlab.entropy import bit_entropy, flip_ratio, fraction_ones
+from bnnlab.signs import signed
 from bnnlab.theory.angle import align
 from bnnlab.theory.distributions import optimum
 from bnnlab.weightstats.fits import FitReport, fit_all
@@ -118,7 +121,8 @@ def optimal_code(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    rows : ndarray, shape (n_filters, fan_in)
+    rows : array_like, shape (n_filters, fan_in)
+        Real, finite weights, one filter per row (:func:`filters`); no row may be constant.
 
     Returns
     -------
@@ -126,8 +130,24 @@ def optimal_code(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         1 for the :math:`k^*_i` largest :math:`|w_{ij} - \\bar w_i|` of each row.
     k : ndarray of int64, shape (n_filters,)
         :math:`k^*_i` from the exact solver ``bnnlab.theory.angle.align``.
+
+    Raises
+    ------
+    ValueError
+        ``rows`` not 2-D, empty, non-finite, or with a constant row (its centred magnitudes are
+        all zero and have no angle).
+    TypeError
+        ``rows`` not real-valued.
     """
-    res = align(rows - rows.mean(axis=1, keepdims=True), code="01")
+    rows = as_array(rows, "rows", ndim=2)
+    if rows.dtype.kind not in "iuf":
+        raise TypeError(f"rows: expected real values, got dtype {rows.dtype}")
+    check_finite(rows, "rows")
+    rows = np.asarray(rows.get() if hasattr(rows, "get") else rows, dtype=np.float64)
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    if not centred.any(axis=1).all():
+        raise ValueError("rows: a constant row has all-zero centred magnitudes (no angle)")
+    res = align(centred, code="01")
     k = np.asarray(res.k, dtype=np.int64).reshape(rows.shape[0])
     return np.asarray(res.code, dtype=np.uint8).reshape(rows.shape), k
 
@@ -142,7 +162,9 @@ def predicted_fraction(family: str, beta: float | None = None) -> tuple[float, f
     """Continuous-limit ``(k*/n, H(k*/n))`` of ``bnnlab.theory`` for a law (``beta`` for gennorm).
 
     The fitted shape is rounded to 3 decimals (far below its standard error) so repeated calls
-    share a cache.
+    share a cache. For ``"gennorm"`` a missing or non-finite ``beta`` (a fit that did not converge)
+    gives ``(nan, nan)``, so that a failed fit propagates as NaN into the records instead of
+    stopping a study.
     """
     if family == "gennorm":
         if beta is None or not np.isfinite(beta):
@@ -210,8 +232,21 @@ def layer_stats(
     if fan_in < 2:
         raise ValueError(f"weight: need a fan-in of at least 2 per filter, got {fan_in}")
     hist = histogram(rows)
+    constant = np.flatnonzero(~(rows - rows.mean(axis=1, keepdims=True)).any(axis=1))
+    if constant.size:
+        raise ValueError(
+            f"weight: filter {int(constant[0])} is constant (its centred magnitudes have no angle)"
+        )
+    if previous is not None:
+        if not isinstance(previous, LayerCodes):
+            raise TypeError(f"previous: expected LayerCodes or None, got {type(previous).__name__}")
+        if previous.sign.shape != rows.shape or previous.opt.shape != rows.shape:
+            raise ValueError(
+                f"previous: codes of shape {previous.sign.shape} for a weight of "
+                f"{rows.shape[0]} filters x {rows.shape[1]} (not the same layer)"
+            )
 
-    sign = (rows > 0).astype(np.uint8)
+    sign = (signed(rows, "plus") > 0).astype(np.uint8)
     opt, k = optimal_code(rows)
     k_layer = int(align(rows.ravel() - rows.mean(), code="01").k)
 
