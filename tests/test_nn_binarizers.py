@@ -22,7 +22,7 @@ from bnnlab.nn._siman import SiMaNWeight, percentile_clip
 from bnnlab.nn.gradcheck import numerical_gradient
 from bnnlab.signs import sign
 
-ALIASES = ["approx_sign", "irnet", "siman", "siman_act", "ste_sign", "xnor"]
+ALIASES = ["approx_sign", "irnet", "siman", "siman_act", "ste_sign", "stochastic_sign", "xnor"]
 
 
 def standardized(w, eps, ddof, axes=(1,)):
@@ -47,7 +47,8 @@ def test_registry_lists_every_binarizer_with_documentation():
 
 @pytest.mark.parametrize("alias", ALIASES)
 def test_contract_shape_dtype_values(rng, alias):
-    b = binarizers.get(alias)()
+    cls = binarizers.get(alias)
+    b = cls(seed=0) if alias == "stochastic_sign" else cls()
     x = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
     if b.role == "weight":
         x = x.reshape(6, -1)

@@ -185,6 +185,7 @@ def train(
     eval_batch_size: int = 1000,
     record_initial: bool = False,
     loss: Callable = softmax_cross_entropy,
+    start_epoch: int = 0,
 ) -> list[dict[str, Any]]:
     """Train ``model`` and return one metrics row per epoch.
 
@@ -217,6 +218,14 @@ def train(
         Also produce an ``epoch = 0`` row before training (test metrics and callbacks on the
         initial model; train metrics and lr are NaN).
     loss : callable ``(logits, labels) -> (loss, grad)``
+    start_epoch : int
+        Resume at this 0-based epoch of a run of ``epochs`` epochs (the model, the optimiser and
+        the generator ``seed`` restored from a checkpoint): only epochs ``start_epoch ..
+        epochs - 1`` run, with the schedules of an uninterrupted run.
+
+    Optimiser hooks: ``optimizer.set_epoch(epoch, epochs)`` at the start of every epoch (e.g.
+    ProxQuant's λ homotopy) and ``optimizer.finalize()`` after the last step of the run (e.g.
+    ProxQuant's hard quantisation), before the last epoch's evaluation.
 
     Returns
     -------
@@ -251,6 +260,9 @@ def train(
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule: expected a Schedule or None, got {type(schedule).__name__}")
     epochs = check_int(epochs, "epochs", minimum=1)
+    start_epoch = check_int(start_epoch, "start_epoch", minimum=0)
+    if start_epoch > epochs:
+        raise ValueError(f"start_epoch: {start_epoch} is past the run's {epochs} epochs")
     batch_size = check_int(batch_size, "batch_size", minimum=2)
     eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
     callbacks = list(callbacks)
@@ -286,8 +298,9 @@ def train(
         row0 = {"epoch": 0, "train_loss": nan, "train_accuracy": nan, "lr": nan, "seconds": 0.0}
         finish_row(0, row0)
 
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
         model.set_epoch(epoch, epochs)
+        optimizer.set_epoch(epoch, epochs)
         batches = np.array_split(rng.permutation(n), steps)
         total_loss = 0.0
         correct = 0
@@ -303,7 +316,7 @@ def train(
                     optimizer.set_lr(lr)
                 xb, yb = _batch(model, x, y, idx)
                 logits = model.forward(xb, True)
-                if epoch == 0 and step == 0:
+                if epoch == start_epoch and step == 0:
                     _check_labels(logits, y, "y_train")
                     if test is not None:
                         _check_labels(logits, test[1], "y_test")
@@ -338,6 +351,8 @@ def train(
             "lr": float(lr),
             "seconds": seconds,
         }
+        if epoch == epochs - 1:
+            optimizer.finalize()
         finish_row(epoch + 1, row)
     if recorder is not None:
         recorder.finish()

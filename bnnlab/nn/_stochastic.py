@@ -16,7 +16,8 @@ import numpy as np
 
 from bnnlab._validation import check_choice, check_real, make_rng
 from bnnlab._xp import namespace
-from bnnlab.nn.binarizers import Binarizer, sign
+from bnnlab.nn.binarizers import Binarizer
+from bnnlab.signs import signed
 
 
 class StochasticSign(Binarizer):
@@ -104,7 +105,7 @@ class StochasticSign(Binarizer):
         if mode == "sample":
             return self.sample(x), x
         if mode == "sign":
-            return sign(x), x
+            return signed(x, "plus", x.dtype), x
         return x.copy(), x
 
     def backward(self, grad: Any, cache: Any) -> Any:

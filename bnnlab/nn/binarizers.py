@@ -37,13 +37,14 @@ alias          applies to  forward / pseudo-gradient (details in each class)
 ``irnet``      weight      sign of balanced, standardised w, times :math:`2^{\mathrm{round}\log_2}`
 ``siman``      weight      :math:`2\,1[|\hat w| > \mathrm{median}] - 1`, identity STE into :math:`|\hat w|`
 ``siman_act``  activation  sign of per-sample standardised x; :math:`g\max(0, 2-|2\hat x|)`
+``stochastic_sign`` weight +1 w.p. :math:`\mathrm{clip}((w+1)/2, 0, 1)` (BinaryConnect), seeded
 =============  ==========  ===========================================================
 
 Examples
 --------
 >>> from bnnlab.nn import binarizers
 >>> binarizers.available()
-['approx_sign', 'irnet', 'siman', 'siman_act', 'ste_sign', 'xnor']
+['approx_sign', 'irnet', 'siman', 'siman_act', 'ste_sign', 'stochastic_sign', 'xnor']
 >>> b = binarizers.get("ste_sign")()
 """
 
