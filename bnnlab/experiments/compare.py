@@ -58,7 +58,7 @@ holds ``<out>/.compare.lock`` (``fcntl.flock``; the kernel releases it however t
 
 Execution: serial by default; ``workers=N`` starts a ``distributed.LocalCluster`` of ``N``
 single-threaded worker processes on 127.0.0.1; ``scheduler="tcp://HOST:PORT"`` submits to a running
-cluster (its workers must import the same bnnlab). Dask is optional:
+cluster (its workers must import the same bnnlab and see ``data_root``). Dask is optional:
 ``pip install 'bnnlab[distributed]'``.
 
 Summary
