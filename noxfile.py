@@ -21,7 +21,7 @@ ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite (what CI runs). GPU tests are skipped, and counted, without a GPU."""
-    session.install(".[test,notebooks]")
+    session.install(".[test,notebooks,distributed]")
     args = session.posargs or ["-q"]
     session.run("pytest", "tests", *args, env=ENV)
 
