@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 #: Modules whose import registers further subcommands (other areas append here).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["bnnlab.experiments._compare_cli"]
 
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Callable[..., int]]]] = {}
 
