@@ -102,12 +102,14 @@ def check_same_shape(a: Any, b: Any, name_a: str, name_b: str) -> None:
 
 
 def make_rng(seed: Any, name: str = "seed") -> np.random.Generator:
-    """Return a ``numpy.random.Generator`` from an int seed or an existing Generator.
+    """Return a ``numpy.random.Generator`` from an int seed, a SeedSequence or a Generator.
 
     ``None`` is refused on purpose: bnnlab's randomness is always explicit.
     """
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.default_rng(seed)
     if seed is None:
         raise TypeError(f"{name}: an explicit int seed or numpy.random.Generator is required")
     return np.random.default_rng(check_int(seed, name, minimum=0))

@@ -114,7 +114,8 @@ BAD = [
     (
         _with(methods='[methods.b]\nmethod = "bopp"\n'),
         ValueError,
-        r"methods\.b\.method: unknown method 'bopp'; valid: cp-r, local-binary",
+        r"methods\.b\.method: unknown method 'bopp'; valid: binary-connect, bop, cp-r, latent, "
+        r"local-binary, proxquant, signsgd, signum",
     ),
     (
         _with(methods="[methods.b]\nconfig = {}\n"),

@@ -46,6 +46,12 @@ __all__ = ["METHODS", "Method", "TrainData", "available", "describe", "get"]
 METHODS = Registry("method")
 METHODS.register("local-binary", "bnnlab.learn.local.method:LocalBinaryMethod")
 METHODS.register("cp-r", "bnnlab.learn.local.method:CPRMethod")
+METHODS.register("latent", "bnnlab.learn.latent_method:LatentMethod")
+METHODS.register("binary-connect", "bnnlab.learn.latent_method:BinaryConnectMethod")
+METHODS.register("signsgd", "bnnlab.learn.latent_method:SignSGDMethod")
+METHODS.register("signum", "bnnlab.learn.latent_method:SignumMethod")
+METHODS.register("proxquant", "bnnlab.learn.latent_method:ProxQuantMethod")
+METHODS.register("bop", "bnnlab.learn.latent_method:BopMethod")
 
 get, available = METHODS.bind()
 
@@ -116,7 +122,8 @@ class Method:
     backend : {"auto", "numba", "numpy", "cupy"}
         Array backend (``"cupy"``: on the GPU).
 
-    Subclasses set ``alias``, ``description``, ``config_class`` and implement :meth:`fit_epoch`,
+    Subclasses set ``alias``, ``description``, ``config_class`` and implement :meth:`fit_epoch`
+    (or override :meth:`fit` when their loop owns the epochs, as latent-weight training does),
     :meth:`evaluate`, :meth:`predict`, :meth:`binary_weights`, :meth:`state_dict` and
     :meth:`load_state_dict`; :meth:`cost` is optional.
     """
@@ -188,6 +195,16 @@ class Method:
         self._previous = now
         return cols
 
+    def check_data(self, data: Any) -> None:
+        """``data`` must be a :class:`TrainData` of the shape the method was built for."""
+        if not isinstance(data, TrainData):
+            raise TypeError(f"data: expected a TrainData, got {type(data).__name__}")
+        if (data.n_features, data.n_classes) != (self.n_features, self.n_classes):
+            raise ValueError(
+                f"data: {data.n_features} features and {data.n_classes} classes, the method "
+                f"was built for {self.n_features} and {self.n_classes}"
+            )
+
     def fit(
         self,
         data: TrainData,
@@ -197,13 +214,7 @@ class Method:
         progress: bool = False,
     ) -> list[dict[str, Any]]:
         """Train ``epochs`` more epochs on ``data``; return (and pass to ``callback``) the rows."""
-        if not isinstance(data, TrainData):
-            raise TypeError(f"data: expected a TrainData, got {type(data).__name__}")
-        if (data.n_features, data.n_classes) != (self.n_features, self.n_classes):
-            raise ValueError(
-                f"data: {data.n_features} features and {data.n_classes} classes, the method "
-                f"was built for {self.n_features} and {self.n_classes}"
-            )
+        self.check_data(data)
         epochs = check_int(epochs, "epochs", minimum=0)
         if self._previous is None:
             self.layer_columns()  # the starting point of the first epoch's flips

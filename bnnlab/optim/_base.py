@@ -138,6 +138,72 @@ class Optimizer:
         Does nothing here; :class:`~bnnlab.optim.ProxQuant` hard-quantises its binary parameters.
         """
 
+    def state_dict(self, names: Mapping[int, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(arrays, meta)``: the per-parameter state for a checkpoint.
+
+        ``names`` maps ``id(parameter)`` to a stable name; array state is returned under
+        ``"<name>/<key>"`` (as the arrays are: the caller copies device arrays to the host),
+        scalar state and the step counter go to ``meta`` (JSON-ready). An inner optimiser's
+        state (binary optimisers) is nested under ``"inner."``.
+        """
+        arrays: dict[str, Any] = {}
+        scalars: dict[str, Any] = {}
+        for pid, st in self.state.items():
+            if pid not in names:
+                raise ValueError(f"names: no name for a parameter with optimiser state ({pid})")
+            for key, value in st.items():
+                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+                    arrays[f"{names[pid]}/{key}"] = value
+                else:
+                    scalars[f"{names[pid]}/{key}"] = (
+                        value.item() if hasattr(value, "item") else value
+                    )
+        meta: dict[str, Any] = {"steps": self.steps, "scalars": scalars}
+        inner = getattr(self, "inner", None)
+        if isinstance(inner, Optimizer):
+            a, m = inner.state_dict(names)
+            arrays.update({f"inner.{k}": v for k, v in a.items()})
+            meta["inner"] = m
+        return arrays, meta
+
+    def load_state_dict(
+        self, arrays: Mapping[str, Any], meta: Mapping[str, Any], params: Mapping[str, Parameter]
+    ) -> None:
+        """Restore :meth:`state_dict`'s output; ``params`` maps the names back to parameters.
+
+        Array state is converted with the parameter's array library and checked for shape.
+        """
+        from bnnlab._xp import namespace
+
+        state: dict[int, dict[str, Any]] = {}
+
+        def slot(key: str) -> tuple[Parameter, dict[str, Any], str]:
+            name, _, field = key.rpartition("/")
+            if name not in params or not field:
+                raise ValueError(f"optimizer state: unknown parameter in key {key!r}")
+            p = params[name]
+            return p, state.setdefault(id(p), {}), field
+
+        for key, value in arrays.items():
+            if key.startswith("inner."):
+                continue
+            p, st, field = slot(key)
+            if tuple(value.shape) != tuple(p.data.shape):
+                raise ValueError(
+                    f"optimizer state: {key!r} has shape {tuple(value.shape)}, the parameter "
+                    f"{tuple(p.data.shape)}"
+                )
+            st[field] = namespace(p.data).asarray(value, dtype=p.data.dtype)
+        for key, value in dict(meta.get("scalars", {})).items():
+            _, st, field = slot(key)
+            st[field] = value
+        self.state = state
+        self.steps = int(meta.get("steps", 0))
+        inner = getattr(self, "inner", None)
+        if isinstance(inner, Optimizer):
+            inner_arrays = {k[6:]: v for k, v in arrays.items() if k.startswith("inner.")}
+            inner.load_state_dict(inner_arrays, meta.get("inner", {}), params)
+
     def zero_grad(self) -> None:
         """Forget the gradients (layers overwrite them on each backward anyway)."""
         for g in self.groups:

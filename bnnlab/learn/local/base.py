@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bnnlab._rng import jsonable_rng_state
 from bnnlab._validation import check_int, make_rng
 from bnnlab._xp import namespace, to_numpy
 from bnnlab.learn.local.engine import Engine, array_namespace, check_device, packed_engine
@@ -144,15 +145,16 @@ class BinaryLearnerBase:
 
     # -- state --------------------------------------------------------------------------------
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """``(arrays, meta)``: host arrays of the model and JSON metadata (RNG state, counters)."""
-        arrays = {k: to_numpy(v) for k, v in self._array_state().items()}
+        """``(arrays, meta)``: host copies of the model's arrays and JSON metadata (RNG state,
+        counters); later training does not change them."""
+        arrays = {k: np.array(to_numpy(v), copy=True) for k, v in self._array_state().items()}
         meta = {
             "learner": type(self).__name__,
             "config": self.config.to_dict(),
             "epoch": self.epoch,
             "prev_correct": self.prev_correct,
             "prev_total": self.prev_total,
-            "rng": _jsonable_rng_state(self.rng.bit_generator.state),
+            "rng": jsonable_rng_state(self.rng.bit_generator.state),
         }
         return arrays, meta
 
@@ -217,18 +219,3 @@ class BinaryLearnerBase:
         self.engine.reinforce(w, self.xp.asarray(pos), self.config.step)
         _clip(w, self.config.clip)
         self.timers.add("reinforcement", t0)
-
-
-def _jsonable_rng_state(state: dict[str, Any]) -> dict[str, Any]:
-    """Bit-generator states hold Python ints (PCG64) or numpy arrays (MT19937): make them JSON."""
-
-    def conv(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: conv(x) for k, x in v.items()}
-        if isinstance(v, np.ndarray):
-            return v.tolist()
-        if isinstance(v, np.integer):
-            return int(v)
-        return v
-
-    return conv(state)
