@@ -51,6 +51,8 @@ def _operands(a: Any, b: Any, k: Any) -> tuple[Any, Any, int]:
     _checks.same_words(a, b, "a", "b")
     k = _checks.bit_count(k, a, "a")
     _checks.bit_count(k, b, "b")
+    if k > _I32.max:
+        raise ValueError(f"k: {k} does not fit the int32 dot products (k <= {_I32.max})")
     return a, b, k
 
 
@@ -66,9 +68,9 @@ def xnor_gemm(a: Any, b: Any, k: int, *, out: Any = None, backend: str = "auto")
     b : uint64 array (N, ceil(k/64))
         Packed ±1 rows of B (B is given row-major by output column, i.e. already "transposed").
     k : int
-        Number of valid bits per row.
+        Number of valid bits per row, at most ``2**31 - 1`` (the output is int32).
     out : int32 array (M, N), optional
-        Written in place and returned.
+        Written in place and returned; must be writeable.
     backend : str
         ``"auto"``, ``"numpy"``, ``"numba"`` or ``"cupy"``.
 
@@ -80,8 +82,6 @@ def xnor_gemm(a: Any, b: Any, k: int, *, out: Any = None, backend: str = "auto")
     xp = namespace(a, b, out)
     mod = resolve(backend, a, b, out)
     shape = (a.shape[0], b.shape[0])
-    if k > _I32.max:
-        raise ValueError(f"k: {k} does not fit the int32 output")
     if out is None:
         return mod.xnor_gemm(a, b, k, xp.empty(shape, dtype=np.int32))
     out = as_array(out, "out", ndim=2)
@@ -89,6 +89,7 @@ def xnor_gemm(a: Any, b: Any, k: int, *, out: Any = None, backend: str = "auto")
         raise TypeError(f"out: expected dtype int32, got {out.dtype}")
     if tuple(out.shape) != shape:
         raise ValueError(f"out: expected shape {shape}, got {tuple(out.shape)}")
+    _checks.writeable(out, "out", "xnor_gemm writes the product into it")
     if out.flags.c_contiguous:
         return mod.xnor_gemm(a, b, k, out)
     out[...] = mod.xnor_gemm(a, b, k, xp.empty(shape, dtype=np.int32))
@@ -125,7 +126,7 @@ def xnor_gemm_sign(a: Any, b: Any, k: int, *, thresholds: Any = None, backend: s
     a : uint64 (M, ceil(k/64)), b : uint64 (N, ceil(k/64))
         Packed ±1 operands as in :func:`xnor_gemm`.
     k : int
-        Number of valid bits per row.
+        Number of valid bits per row, at most ``2**31 - 1`` (the dot products are int32).
     thresholds : None, int, or integer array (N,)
         Per-output-column integer thresholds :math:`\theta_j` (a scalar applies to all columns).
 
