@@ -7,6 +7,7 @@ needs there; nothing installed by hand is relied on.
 from __future__ import annotations
 
 import os
+import sys
 
 import nox
 
@@ -20,10 +21,16 @@ ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (what CI runs). GPU tests are skipped, and counted, without a GPU."""
+    """The whole test suite (what CI runs). GPU tests are skipped, and counted, without a GPU.
+
+    Installs the optional extras so CI exercises them for real (Dask's ``distributed``). On Linux
+    the test extra installs NVRTC (``nvidia-cuda-nvrtc``), and the CUDA sources must compile with
+    it as cupy compiles them at run time: a missing libnvrtc fails those tests.
+    """
     session.install(".[test,notebooks,distributed]")
     args = session.posargs or ["-q"]
-    session.run("pytest", "tests", *args, env=ENV)
+    env = {**ENV, "BNNLAB_REQUIRE_NVRTC": "1"} if sys.platform == "linux" else ENV
+    session.run("pytest", "tests", *args, env=env)
 
 
 @nox.session

@@ -311,3 +311,43 @@ def test_numba_threaded_paths_match_serial(monkeypatch, rng):
     assert np.array_equal(results[0][0], a @ b.T)
     assert np.array_equal(results[0][2], ref_update(h0, xpm, dense, 2, -4, 4))
     assert np.array_equal(results[0][3], ref_update(h0, xpm, sparse, 2, -4, 4))
+
+
+@pytest.mark.parametrize("backend", HOST)
+def test_read_only_out_is_refused(backend):
+    """A read-only ``out`` is a ValueError naming it (numba used to raise a compiler trace)."""
+    a = pack(np.ones((3, 70)))
+    ro = np.zeros((3, 3), dtype=np.int32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^out: array is read-only; xnor_gemm writes"):
+        xnor_gemm(a, a, 70, out=ro, backend=backend)
+    big = np.zeros((3, 6), dtype=np.int32)
+    big.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^out: array is read-only"):  # non-contiguous too
+        xnor_gemm(a, a, 70, out=big[:, ::2], backend=backend)
+
+
+@pytest.mark.parametrize("backend", HOST)
+def test_read_only_inputs_are_fine(backend, rng):
+    x = rng.choice([-1, 1], size=(5, 70))
+    a = pack(x)
+    a.flags.writeable = False
+    th = np.zeros(5, dtype=np.int32)
+    th.flags.writeable = False
+    assert np.array_equal(xnor_gemm(a, a, 70, backend=backend), x @ x.T)
+    got = xnor_gemm_sign(a, a, 70, thresholds=th, backend=backend)
+    assert np.array_equal(unpack(got, 5), np.where(x @ x.T >= 0, 1, -1))
+    assert np.array_equal(popcount_cols(a, 70, backend=backend), (x > 0).sum(axis=0))
+
+
+@pytest.mark.parametrize("op", ["xnor_gemm", "xnor_gemm_sign"])
+def test_k_above_int32_is_refused(op):
+    """k = 2**31 bits (2**25 words per row, never touched: calloc'd) does not fit the int32 dot
+    products: both GEMMs refuse it before any backend runs (they disagreed above it)."""
+    from bnnlab import bits
+
+    a = np.zeros((1, 2**25), dtype=np.uint64)
+    with pytest.raises(ValueError, match=r"^k: 2147483648 does not fit the int32 dot products"):
+        getattr(bits, op)(a, a, 2**31)
+    with pytest.raises(ValueError, match=r"^k: 2147483648 does not fit"):
+        bits.subtract_zero_weights(np.zeros((1, 1), np.int32), a, 2**31, [], [])

@@ -59,3 +59,12 @@ def test_mixed_numpy_and_cupy_raise(fake_cupy):
         B.xnor_gemm(a, a, 70, out=np.empty((3, 3), dtype=np.int32).view(fake_cupy.ndarray))
     with pytest.raises(TypeError, match="numpy and cupy mixed"):
         B.outer_update(np.zeros((70, 2), np.int16), dev, np.zeros((3, 2), np.int8))
+    zeros = np.zeros((3, 70), dtype=bool)
+    with pytest.raises(TypeError, match="numpy and cupy mixed"):
+        B.subtract_zero_inputs(np.zeros((3, 3), np.int32), zeros, dev)
+    with pytest.raises(TypeError, match="numpy and cupy mixed"):
+        B.subtract_zero_weights(np.zeros((3, 3), np.int32), dev, 70, [0], [0])
+    with pytest.raises(TypeError, match="numpy and cupy mixed"):
+        B.subtract_zero_update(
+            np.zeros((70, 3), np.int32), zeros.view(fake_cupy.ndarray), np.zeros((3, 3), np.int8)
+        )

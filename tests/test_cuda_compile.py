@@ -3,7 +3,10 @@
 Compiled is exactly what the GPU backend hands to NVRTC (the family's ``.cu`` with ``common.cuh``
 inlined), with all warnings as errors; each kernel whose signature the launch code parses must be in
 the cubin under its unmangled name. With nvcc (skipped, with the reason, only where nvcc is absent)
-and, where libnvrtc is found, with NVRTC and the GPU backend's options as cupy.RawModule compiles.
+and with NVRTC and the GPU backend's options as cupy.RawModule compiles. NVRTC comes from the
+``nvidia-cuda-nvrtc`` wheel of the test extra (the one cupy-cuda13x loads); its tests skip where no
+libnvrtc is found, unless ``BNNLAB_REQUIRE_NVRTC`` is set (``nox -s tests`` sets it on Linux), which
+makes a missing library a failure.
 """
 
 from __future__ import annotations
@@ -22,6 +25,21 @@ from cuda_emu import nvcc
 
 ARCHES = ("sm_75", "sm_80", "sm_90")
 needs_nvcc = pytest.mark.skipif(nvcc.nvcc() is None, reason="no CUDA compiler (nvcc) found")
+REQUIRE_NVRTC = bool(os.environ.get("BNNLAB_REQUIRE_NVRTC"))
+needs_nvrtc = pytest.mark.skipif(
+    nvcc.nvrtc_library() is None and not REQUIRE_NVRTC,
+    reason="no NVRTC library (libnvrtc) found; install the test extra (nvidia-cuda-nvrtc)",
+)
+
+
+@pytest.fixture
+def nvrtc():
+    """Fail, rather than skip, when NVRTC is required (CI) but missing."""
+    if nvcc.nvrtc_library() is None:
+        pytest.fail(
+            "BNNLAB_REQUIRE_NVRTC is set but no libnvrtc was found: the test extra installs "
+            "nvidia-cuda-nvrtc"
+        )
 
 
 def _has_kernels(binary: bytes, source: str) -> None:
@@ -47,10 +65,10 @@ def test_family_compiles(cubins, family, arch):
     _has_kernels(cubins[family, arch].result(), cs.read_source(family))
 
 
-@pytest.mark.skipif(nvcc.nvrtc_library() is None, reason="no NVRTC library (libnvrtc) found")
+@needs_nvrtc
 @pytest.mark.parametrize("arch", ARCHES)
 @pytest.mark.parametrize("family", cs.FAMILIES)
-def test_family_compiles_with_nvrtc(family, arch):
+def test_family_compiles_with_nvrtc(nvrtc, family, arch):
     """What cupy.RawModule does on a GPU machine: NVRTC, no include path, the backend's options."""
     source = cs.read_source(family)
     _has_kernels(nvcc.nvrtc_cubin(source, arch, cs.NVRTC_OPTIONS), source)
@@ -59,7 +77,7 @@ def test_family_compiles_with_nvrtc(family, arch):
 def test_every_kernel_belongs_to_a_family():
     table = cs.signatures()
     assert sorted({fam for fam, _ in table.values()}) == sorted(cs.FAMILIES)
-    assert len(table) == 11
+    assert len(table) == 16
 
 
 @needs_nvcc
@@ -75,3 +93,27 @@ def test_warning_fails():
     unused = cs.read_source("pack") + '\nextern "C" __global__ void f(int* p) { int unused; }\n'
     with pytest.raises(nvcc.CompileError, match="never referenced"):
         nvcc.cubin(unused, "sm_80", cache=False)
+
+
+@needs_nvrtc
+def test_nvrtc_syntax_error_fails(nvrtc):
+    broken = cs.read_source("zero").replace("dot[t] -= (int)s;", "dot[t] -= (int)s", 1)
+    assert broken != cs.read_source("zero")
+    with pytest.raises(nvcc.CompileError, match="NVRTC -arch=sm_80 failed"):
+        nvcc.nvrtc_cubin(broken, "sm_80", cs.NVRTC_OPTIONS)
+
+
+def test_nvrtc_found_in_a_wheel(tmp_path, monkeypatch):
+    """The layouts of nvidia-cuda-nvrtc (CUDA 13: nvidia/cu13/lib) and nvidia-cuda-nvrtc-cu12
+    (nvidia/cuda_nvrtc/lib); the newest wins; $BNNLAB_NVRTC overrides."""
+    for sub, name in [("cuda_nvrtc", "libnvrtc.so.12"), ("cu13", "libnvrtc.so.13")]:
+        lib = tmp_path / "nvidia" / sub / "lib"
+        lib.mkdir(parents=True)
+        (lib / name).write_bytes(b"")
+        (lib / "libnvrtc-builtins.so.99").write_bytes(b"")
+    monkeypatch.delitem(sys.modules, "nvidia", raising=False)
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    monkeypatch.delenv("BNNLAB_NVRTC", raising=False)
+    assert nvcc.nvrtc_library() == str(tmp_path / "nvidia" / "cu13" / "lib" / "libnvrtc.so.13")
+    monkeypatch.setenv("BNNLAB_NVRTC", "/opt/libnvrtc.so")
+    assert nvcc.nvrtc_library() == "/opt/libnvrtc.so"

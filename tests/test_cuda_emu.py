@@ -188,6 +188,57 @@ def test_popcounts_default_tiling(default, rng):
     assert default.last_launch[1][1] == 3
 
 
+# -- ternary corrections (sign(0) = 0) ---------------------------------------------------------------
+def _zero_case(backend, m, n, k, p_zero, rng):
+    """Every zero-correction kernel against the oracle on one random ternary case."""
+    az = rng.random((m, k)) < p_zero
+    a = packed((rng.random((m, k)) < 0.5) | az)  # ties-+1: the bit of a zero input is 1
+    w = np.where(rng.random((k, n)) < p_zero, 0, rng.integers(-3, 4, size=(k, n)))
+    b = packed(np.ascontiguousarray(w.T >= 0))
+    zi, zj = oracle.zero_positions(w)
+    got_i, got_j = backend.zero_positions(w)
+    assert np.array_equal(got_i, zi) and np.array_equal(got_j, zj)
+    dot0 = rng.integers(-k, k + 1, size=(m, n)).astype(np.int32)
+    want = oracle.subtract_zero_inputs(dot0.copy(), az, b)
+    assert np.array_equal(backend.subtract_zero_inputs(dot0.copy(), az, b), want)
+    for zeros in (None, az):
+        if zi.size:
+            want = oracle.subtract_zero_weights(dot0.copy(), a, k, zeros, zi, zj)
+            got = backend.subtract_zero_weights(dot0.copy(), a, k, zeros, zi, zj)
+            assert np.array_equal(got, want), backend.last_launch
+    batch, n_in, n_out = m, k, n
+    e = rng.integers(-1, 2, size=(batch, n_out)).astype(np.int8)
+    for dtype in (np.int16, np.int32):
+        h = rng.integers(-100, 101, size=(n_in, n_out)).astype(dtype)
+        want = oracle.subtract_zero_update(h.copy(), az, e, 3)
+        got = backend.subtract_zero_update(h.copy(), az, e, 3)
+        assert got.dtype == dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("k", KS)
+@pytest.mark.parametrize("p_zero", (0.0, 0.1, 1.0))
+@pytest.mark.parametrize(("m", "n"), ((1, 1), (5, 3), (7, 70)))
+def test_zero_corrections(small, m, n, k, p_zero, rng):
+    _zero_case(small, m, n, k, p_zero, rng)
+
+
+@settings(max_examples=20)
+@given(
+    m=st.integers(1, 12),
+    n=st.integers(1, 40),
+    k=st.integers(1, 200),
+    p_zero=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_zero_corrections_random_shapes(small, m, n, k, p_zero, seed):
+    _zero_case(small, m, n, k, p_zero, np.random.default_rng(seed))
+
+
+def test_zero_corrections_default_tiling(default, rng):
+    _zero_case(default, 40, 90, 300, 0.05, rng)
+    assert default.last_launch[2] == (256, 1, 1)
+
+
 # -- grid-stride loops: a capped grid gives the same results ----------------------------------------
 def test_capped_grid(rng):
     capped = harness.emulated_backend(defines=SMALL, max_blocks=1)
@@ -201,6 +252,8 @@ def test_capped_grid(rng):
         assert np.array_equal(getattr(capped, name)(a, 1000, np.empty(n, dtype=np.int64)), want)
     x = rng.random((40, 130)) < 0.5
     assert np.array_equal(capped.pack_last(x, np.empty((40, 3), dtype=np.uint64)), packed(x))
+    _zero_case(capped, 9, 40, 130, 0.2, rng)
+    assert capped.last_launch[1] == (1, 1, 1)
 
 
 # -- the public API routed through the GPU backend's launch code ------------------------------------
@@ -241,10 +294,18 @@ def test_public_api_through_emulated_backend(emulated_as_cupy, rng):
     assert set(emulated_as_cupy) == {"pack_last", "unpack_last", "popcount_rows", "xnor_gemm"}
 
 
-def test_local_binary_learner_through_emulated_backend(emulated_as_cupy, rng):
+@pytest.mark.parametrize("sign_zero", ["zero", "plus"])
+def test_local_binary_learner_through_emulated_backend(emulated_as_cupy, rng, sign_zero):
     """The learner's bit-packed training, every kernel on the GPU path, equals the numpy run."""
     lb = pytest.importorskip("bnnlab.learn.local.local_binary")
-    cfg = lb.LocalBinaryConfig(n_features=100, n_classes=4, layers=(70,), batch_size=40)
+    cfg = lb.LocalBinaryConfig(
+        n_features=100,
+        n_classes=4,
+        layers=(70, 30),
+        batch_size=40,
+        init_std=3.0,  # small weights: zero weights and h = 0 occur, so sign(0) = 0 matters
+        sign_zero=sign_zero,
+    )
     x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(120, 100))
     y = rng.integers(0, 4, size=120)
     runs = {}
@@ -252,6 +313,16 @@ def test_local_binary_learner_through_emulated_backend(emulated_as_cupy, rng):
         model = lb.LocalBinaryLearner(cfg, seed=5, backend=backend)
         runs[backend] = (model.fit(x, y, epochs=1), model.state_dict()[0])
     assert {"pack_last", "xnor_gemm", "outer_update"} <= set(emulated_as_cupy), emulated_as_cupy
+    zero_ops = {
+        "zero_positions",
+        "subtract_zero_inputs",
+        "subtract_zero_weights",
+        "subtract_zero_update",
+    }
+    if sign_zero == "zero":
+        assert zero_ops <= set(emulated_as_cupy), emulated_as_cupy
+    else:
+        assert not zero_ops & set(emulated_as_cupy), emulated_as_cupy
     assert runs["numpy"][0][0]["train_accuracy"] == runs["cupy"][0][0]["train_accuracy"]
     for key, value in runs["numpy"][1].items():
         assert np.array_equal(value, runs["cupy"][1][key]), key

@@ -109,6 +109,35 @@ def test_outer_update(cp, rng, dtype, step, lo, hi, n_in):
     _same(got, want, cp)
 
 
+@pytest.mark.parametrize("k", KS)
+@pytest.mark.parametrize("p_zero", (0.0, 0.05, 1.0))
+def test_zero_corrections(cp, rng, k, p_zero):
+    m, n, batch = 33, 65, 40
+    az = rng.random((m, k)) < p_zero
+    a = B.pack((_pm1("random", m, k, rng) > 0) | az, backend="numpy")  # ties-+1 bits
+    w = np.where(rng.random((k, n)) < p_zero, 0, rng.integers(-3, 4, size=(k, n)))
+    b = B.pack(np.ascontiguousarray(w.T >= 0), backend="numpy")
+    zi, zj = B.zero_positions(w, backend="numpy")
+    dzi, dzj = B.zero_positions(cp.asarray(w))
+    _same(dzi, zi, cp)
+    _same(dzj, zj, cp)
+    dot = B.xnor_gemm(a, b, k, backend="numpy")
+    want = B.subtract_zero_inputs(dot.copy(), az, b, backend="numpy")
+    got = B.subtract_zero_inputs(cp.asarray(dot), cp.asarray(az), cp.asarray(b))
+    _same(got, want, cp)
+    want = B.subtract_zero_weights(want, a, k, zi, zj, a_zero=az, backend="numpy")
+    got = B.subtract_zero_weights(got, cp.asarray(a), k, dzi, dzj, a_zero=cp.asarray(az))
+    _same(got, want, cp)
+    xz = rng.random((batch, k)) < p_zero
+    e = rng.integers(-1, 2, size=(batch, n)).astype(np.int8)
+    for dtype in (np.int16, np.int32):
+        h = rng.integers(-100, 101, size=(k, n)).astype(dtype)
+        want = B.subtract_zero_update(h.copy(), xz, e, step=2, backend="numpy")
+        dh = cp.asarray(h)
+        assert B.subtract_zero_update(dh, cp.asarray(xz), cp.asarray(e), step=2) is dh
+        _same(dh, want, cp)
+
+
 def test_large_default_tiles(cp, rng):
     m, n, k = 1000, 700, 2304
     a = B.pack(_pm1("random", m, k, rng), backend="numpy")
@@ -146,6 +175,11 @@ def test_backend_never_synchronises(cp, rng):
         lambda: _cupy.outer_update(cp.zeros((k, 9), dtype=cp.int16), a, e, 1, -5, 5),
         lambda: _cupy.popcount_rows(a, k, cp.empty(m, dtype=cp.int64)),
         lambda: _cupy.popcount_cols(a, k, cp.empty(k, dtype=cp.int64)),
+        lambda: _cupy.subtract_zero_inputs(cp.zeros((m, n), dtype=cp.int32), x, b),
+        lambda: _cupy.subtract_zero_weights(
+            cp.zeros((m, n), dtype=cp.int32), a, k, x, cp.arange(3) * 50, cp.arange(3) * 20
+        ),
+        lambda: _cupy.subtract_zero_update(cp.zeros((k, 9), dtype=cp.int16), x, e, 2),
     ]
     for call in calls:
         call()  # compile and load the modules first

@@ -157,30 +157,44 @@ def test_every_backend_agrees():
             assert np.array_equal(u, v), name
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_zero_corrections_host_kernels_equal_device_path(seed):
-    """The numba loops and the gather/scatter path that cupy arrays take agree, and both give the
-    dense ternary product / update."""
-    from bnnlab.bits import pack
-    from bnnlab.learn import _zero_kernels as zk
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_zero_sign_engine_runs_on_its_backend(backend, monkeypatch):
+    """The sign(0) = 0 corrections go through bnnlab.bits on the learner's backend, and only there
+    (backend="numpy" runs the numpy oracle, not a compiled kernel)."""
+    from bnnlab.bits import _dispatch
 
-    rng = np.random.default_rng(seed)
-    n, k_in, k_out = 9, 70 + seed, 13
-    w = rng.integers(-2, 3, size=(k_in, k_out)).astype(np.int32)  # many zeros
-    h_in = rng.integers(-2, 3, size=(n, k_in))
-    a = np.sign(h_in).astype(np.int8)
-    xb = pack(h_in >= 0)
-    xz = h_in == 0
-    wb = pack(np.ascontiguousarray((w >= 0).T))
-    zi, zj = zk.zero_positions(w)
-    assert np.array_equal(np.stack([zi, zj]), np.stack(np.nonzero(w == 0)))
-    want = a.astype(np.int32) @ np.sign(w).astype(np.int32)
-    for generic in (False, True):
-        h = np.where(h_in >= 0, 1, -1).astype(np.int32) @ np.where(w >= 0, 1, -1).astype(np.int32)
-        zk.subtract_zero_rows(h, xz, wb, generic=generic)
-        zk.subtract_zero_cols(h, xb, xz, zi, zj, generic=generic)
-        assert np.array_equal(h, want), generic
-        m = rng.integers(-1, 2, size=(n, k_out)).astype(np.int8)
-        w2 = w + 3 * (np.where(h_in >= 0, 1, -1).T @ m).astype(np.int32)
-        zk.subtract_zero_update(w2, xz, m, 3, generic=generic)
-        assert np.array_equal(w2, w + 3 * (a.astype(np.int32).T @ m)), generic
+    if backend not in _dispatch.available_backends():
+        pytest.skip(f"{backend} not available")
+    ops = (
+        "zero_positions",
+        "subtract_zero_inputs",
+        "subtract_zero_weights",
+        "subtract_zero_update",
+    )
+    calls: dict[tuple[str, str], int] = {}
+
+    def counting(function, key):
+        def counted(*args):
+            calls[key] = calls.get(key, 0) + 1
+            return function(*args)
+
+        return counted
+
+    for name in [b for b in _dispatch.available_backends() if b != "cupy"]:
+        module = _dispatch.load(name)
+        for op in ops:
+            monkeypatch.setattr(module, op, counting(getattr(module, op), (name, op)))
+    rng = np.random.default_rng(4)
+    x, y = _data(rng, 90, 96, 5)
+    cfg = LocalBinaryConfig(
+        n_features=96, n_classes=5, layers=(17, 16), groups=(17, 4), batch_size=30, init_std=3.0
+    )
+    assert cfg.sign_zero == "zero"
+    model = LocalBinaryLearner(cfg, seed=2, backend=backend)
+    model.fit(x, y, epochs=2)
+    assert {op for (name, op) in calls} == set(ops), calls
+    assert {name for (name, op) in calls} == {backend}, calls
+    ref = LocalBinaryReference(cfg, seed=2)
+    ref.fit(x, y, epochs=2)
+    for u, v in zip(model.hidden, ref.hidden, strict=True):
+        assert np.array_equal(u, v)

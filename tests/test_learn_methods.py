@@ -131,7 +131,7 @@ def test_train_data_validation():
         M.TrainData(x, np.zeros(3, dtype=np.int64), x, np.zeros(4, dtype=np.int64))
     with pytest.raises(TypeError, match="y_test: expected integer labels"):
         M.TrainData(x, np.zeros(4, dtype=np.int64), x, np.zeros(4))
-    with pytest.raises(ValueError, match="labels must lie in 0..1"):
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.1"):
         M.TrainData(x, np.array([0, 1, 2, 0]), x, np.zeros(4, dtype=np.int64), n_classes=2)
 
 

@@ -1,4 +1,5 @@
-"""Bit-packed ±1 primitives: packing, XNOR/popcount GEMM, fused sign, integer updates, popcounts.
+"""Bit-packed ±1 primitives: packing, XNOR/popcount GEMM, fused sign, integer updates, popcounts,
+and the sparse corrections for ternary (sign(0) = 0) operands.
 
 Layout: element ``t`` of the last axis is bit ``t % 64`` (LSB first) of uint64 word ``t // 64``;
 bit 1 <-> +1, bit 0 <-> -1; padding bits are zero. Every kernel takes ``backend="auto"`` (numba on
@@ -23,8 +24,12 @@ from bnnlab.bits.ops import (
     outer_update,
     popcount_cols,
     popcount_rows,
+    subtract_zero_inputs,
+    subtract_zero_update,
+    subtract_zero_weights,
     xnor_gemm,
     xnor_gemm_sign,
+    zero_positions,
 )
 from bnnlab.bits.pack import n_words, pack, unpack
 
@@ -36,7 +41,11 @@ __all__ = [
     "pack",
     "popcount_cols",
     "popcount_rows",
+    "subtract_zero_inputs",
+    "subtract_zero_update",
+    "subtract_zero_weights",
     "unpack",
     "xnor_gemm",
     "xnor_gemm_sign",
+    "zero_positions",
 ]

@@ -63,3 +63,62 @@ def same_words(a: Any, b: Any, name_a: str, name_b: str) -> None:
             f"{name_a} and {name_b}: word counts disagree ({a.shape[-1]} vs {b.shape[-1]} words "
             f"per row); both must pack the same k"
         )
+
+
+def writeable(x: Any, name: str, why: str) -> None:
+    """Raise ``ValueError`` when ``x`` is a read-only array (``why``: what writes into it)."""
+    if not getattr(x.flags, "writeable", True):  # cupy arrays are always writeable
+        raise ValueError(f"{name}: array is read-only; {why}")
+
+
+def in_place(target: Any, run: Any) -> Any:
+    """``run(target)`` when ``target`` is C-contiguous, else ``run`` on one C-contiguous copy that
+    is then written back into ``target``; returns ``target`` (backends only take C order)."""
+    if target.flags.c_contiguous:
+        run(target)
+        return target
+    work = contiguous(target)
+    run(work)
+    target[...] = work
+    return target
+
+
+def mask(z: Any, name: str, shape: tuple[int, int], what: str) -> Any:
+    """Check a boolean ``(R, C)`` mask of the given ``shape`` (``what`` explains it); C order."""
+    z = as_array(z, name, ndim=2)
+    if z.dtype != bool:
+        raise TypeError(f"{name}: expected a bool array (True at the zero entries), got {z.dtype}")
+    if tuple(z.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {what} = {tuple(shape)}, got {tuple(z.shape)}")
+    return contiguous(z)
+
+
+def unit_signs(e: Any, name: str, shape: tuple[int, int], what: str) -> Any:
+    """Check a signed integer ``(B, n)`` array with values in {-1, 0, +1}; return it int8, C order."""
+    e = as_array(e, name, ndim=2)
+    if np.dtype(e.dtype).kind != "i":
+        raise TypeError(
+            f"{name}: expected a signed integer array with values in {{-1, 0, 1}}, got {e.dtype}"
+        )
+    if tuple(e.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {what} = {tuple(shape)}, got {tuple(e.shape)}")
+    if int(e.min()) < -1 or int(e.max()) > 1:
+        raise ValueError(f"{name}: expected values in {{-1, 0, +1}}")
+    return contiguous(e.astype(np.int8, copy=False))
+
+
+def index_array(x: Any, name: str, bound: int) -> Any:
+    """Check a 1-D integer index array (may be empty) with values in ``[0, bound)``; int64, C order."""
+    if x is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    xp = namespace(x)
+    arr = x if hasattr(x, "dtype") and hasattr(x, "shape") else xp.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected 1-D array, got shape {tuple(arr.shape)}")
+    if arr.size == 0 and np.dtype(arr.dtype).kind == "f":  # np.asarray([]) is float64
+        arr = arr.astype(np.int64)
+    if np.dtype(arr.dtype).kind not in "iu":
+        raise TypeError(f"{name}: expected an integer array, got dtype {arr.dtype}")
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= bound):
+        raise ValueError(f"{name}: expected indices in [0, {bound}), got values outside")
+    return contiguous(arr.astype(np.int64, copy=False))

@@ -29,6 +29,9 @@ outer update           one thread per element of ``h``, 1-D, the batch walked in
 popcount rows          one thread per row (``nw <= 8``, or many rows with ``nw <= 64``),
                        else one block per row with a shared-memory tree reduction
 popcount cols          threads over columns, blocks over chunks of 256 rows, atomic adds
+zero corrections       one thread per element of ``dot`` / ``h``, 1-D (the zero masks
+                       packed first by ``bnn_pack_last``; the zero-weight mask by
+                       ``bnn_positions_mask``, one thread per zero)
 =====================  =================================================================
 
 Every kernel uses grid-stride loops, so the grid is capped at the hardware limits (and may be
@@ -47,7 +50,7 @@ from typing import Any
 import numpy as np
 
 SOURCE_DIR = Path(__file__).with_name("cuda")
-FAMILIES = ("pack", "gemm", "update", "popcount")
+FAMILIES = ("pack", "gemm", "update", "popcount", "zero")
 HEADER = "common.cuh"
 NVRTC_OPTIONS = ("--std=c++17",)  # what cupy.RawModule passes to NVRTC (cupy adds -arch)
 
@@ -435,3 +438,49 @@ class CudaKernels:
         )
         self.launch("bnn_popcount_cols", grid, (self.c["BNN_BLOCK_THREADS"], 1, 1), args)
         return out
+
+    # -- ternary corrections (sign(0) = 0) --------------------------------------------------------
+    def zero_positions(self, w: Any) -> tuple[Any, Any]:
+        zi, zj = self.xp.nonzero(w == 0)
+        xp = self.xp
+        return xp.ascontiguousarray(zi, dtype=np.int64), xp.ascontiguousarray(zj, dtype=np.int64)
+
+    def _packed_mask(self, z: Any) -> Any:
+        """A bool ``(R, k)`` zero mask packed like the operands (``bnn_pack_last``)."""
+        return self.pack_last(z, self.xp.empty((z.shape[0], _ceil(z.shape[1], 64)), np.uint64))
+
+    def subtract_zero_inputs(self, dot: Any, a_zero: Any, b: Any) -> Any:
+        (m, n), nw = dot.shape, b.shape[1]
+        args = (dot, self._packed_mask(a_zero), b, np.int64(m), np.int64(n), np.int64(nw))
+        self._launch_1d("bnn_subtract_zero_inputs", m * n, args)
+        return dot
+
+    def subtract_zero_weights(self, dot: Any, a: Any, k: int, a_zero: Any, zi: Any, zj: Any) -> Any:
+        (m, n), nw = dot.shape, a.shape[1]
+        za = self.xp.zeros_like(a) if a_zero is None else self._packed_mask(a_zero)
+        zw = self.xp.zeros((n, nw), dtype=np.uint64)  # row j: the zero weights of column j
+        count = zi.shape[0]
+        self._launch_1d("bnn_positions_mask", count, (zw, zj, zi, np.int64(count), np.int64(nw)))
+        args = (dot, a, za, zw, np.int64(m), np.int64(n), np.int64(nw))
+        self._launch_1d("bnn_subtract_zero_weights", m * n, args)
+        return dot
+
+    def subtract_zero_update(self, h: Any, x_zero: Any, e: Any, step: int) -> Any:
+        n_in, n_out = h.shape
+        batch = x_zero.shape[0]
+        name = (
+            "bnn_subtract_zero_update_i16"
+            if np.dtype(h.dtype) == np.int16
+            else "bnn_subtract_zero_update_i32"
+        )
+        args = (
+            h,
+            x_zero,
+            e,
+            np.int64(n_in),
+            np.int64(n_out),
+            np.int64(batch),
+            np.int64(step),
+        )
+        self._launch_1d(name, n_in * n_out, args)
+        return h

@@ -6,7 +6,7 @@ copied to the host). Importing this module imports cupy and raises ``ImportError
 the dispatch records; ``import bnnlab`` never imports it. ``backend="auto"`` picks it for cupy
 inputs.
 
-Each kernel family (``pack``, ``gemm``, ``update``, ``popcount``; one ``.cu`` file each) is compiled
+Each kernel family (``pack``, ``gemm``, ``update``, ``popcount``, ``zero``; one ``.cu`` file each) is compiled
 once per process by NVRTC through ``cupy.RawModule`` (cupy also keeps the binary in its on-disk
 kernel cache, keyed by the source) on first use, and loaded per device by cupy. The launch
 configurations, and the check of every launch against the kernel signatures, are in
@@ -14,7 +14,8 @@ configurations, and the check of every launch against the kernel signatures, are
 
 The kernels are the XNOR-Net / BNN identity ``dot = k - 2 popcount(a XOR b)`` (Rastegari et al.,
 ECCV 2016; Courbariaux et al., NeurIPS 2016) and the saturating integer update of Colombo, Pittorino
-& Roveri (arXiv 2412.00119, 2025); see the ``.cu`` files for the math of each.
+& Roveri (arXiv 2412.00119, 2025), with the exact corrections for its ``sign(0) = 0`` rule; see the
+``.cu`` files for the math of each.
 """
 
 from __future__ import annotations
@@ -73,3 +74,19 @@ def popcount_rows(a: Any, k: int, out: Any) -> Any:
 
 def popcount_cols(a: Any, k: int, out: Any) -> Any:
     return kernels().popcount_cols(a, k, out)
+
+
+def zero_positions(w: Any) -> tuple[Any, Any]:
+    return kernels().zero_positions(w)
+
+
+def subtract_zero_inputs(dot: Any, a_zero: Any, b: Any) -> Any:
+    return kernels().subtract_zero_inputs(dot, a_zero, b)
+
+
+def subtract_zero_weights(dot: Any, a: Any, k: int, a_zero: Any, zi: Any, zj: Any) -> Any:
+    return kernels().subtract_zero_weights(dot, a, k, a_zero, zi, zj)
+
+
+def subtract_zero_update(h: Any, x_zero: Any, e: Any, step: int) -> Any:
+    return kernels().subtract_zero_update(h, x_zero, e, step)

@@ -50,6 +50,29 @@ as ``out``; a backend writes every element of ``out`` (including zero padding bi
     ``a``: uint64 ``(R, W)``; ``out``: int64 ``(R,)``, the number of one bits of each row.
 ``popcount_cols(a, k, out)``
     ``a``: uint64 ``(R, W)``; ``out``: int64 ``(k,)``, ``out[t]`` = number of rows whose bit t is 1.
+
+Ternary operands (``sign(0) = 0``) are a packed ties-+1 sign plus the zeros, corrected sparsely:
+
+``zero_positions(w)``
+    ``w``: integer ``(K, N)``. Returns ``(zi, zj)``, new C-contiguous int64 ``(Z,)`` arrays
+    (``Z >= 0`` is not known in advance, so no ``out``): the coordinates of ``w == 0`` in row-major
+    order.
+``subtract_zero_inputs(dot, a_zero, b)``
+    ``dot``: int32 ``(M, N)``, updated in place; ``a_zero``: bool ``(M, k)``; ``b``: uint64
+    ``(N, W)``. For every ``(m, t)`` with ``a_zero[m, t]`` and every j: ``dot[m, j] -= b±[j, t]``.
+    Returns ``dot``.
+``subtract_zero_weights(dot, a, k, a_zero, zi, zj)``
+    ``dot``: int32 ``(M, N)``, updated in place; ``a``: uint64 ``(M, W)``; ``a_zero``: bool
+    ``(M, k)`` or None (no zeros); ``zi``, ``zj``: int64 ``(Z,)``, ``Z >= 1``, distinct, in
+    ``[0, k)`` and ``[0, N)``. For every p and every m with ``a_zero[m, zi[p]]`` false:
+    ``dot[m, zj[p]] -= a±[m, zi[p]]``. Returns ``dot``.
+``subtract_zero_update(h, x_zero, e, step)``
+    ``h``: int16 or int32 ``(n_in, n_out)``, updated in place; ``x_zero``: bool ``(B, n_in)``;
+    ``e``: int8 ``(B, n_out)`` in {-1, 0, +1}; ``step``: Python int >= 1.
+    ``h -= step * x_zero^T e`` (plain sums; the caller guarantees the result fits ``h``'s dtype).
+    Returns ``h``.
+
+For ``dot`` the caller guarantees room for ``k`` unit subtractions per entry within int32.
 """
 
 from __future__ import annotations
@@ -75,6 +98,10 @@ PROTOCOL = (
     "outer_update",
     "popcount_rows",
     "popcount_cols",
+    "zero_positions",
+    "subtract_zero_inputs",
+    "subtract_zero_weights",
+    "subtract_zero_update",
 )
 _HOST_PREFERENCE = ("numba", "numpy")
 

@@ -99,3 +99,53 @@ def popcount_cols(a: np.ndarray, k: int, out: np.ndarray) -> np.ndarray:
         unpack_last(blk, k, bits)
         out += bits.sum(axis=0, dtype=np.int64)
     return out
+
+
+# -- ternary corrections: dense products of the unpacked operands ----------------------------------
+# Written independently of the sparse kernels: unpack to ±1, build the dense zero masks, multiply.
+# float64 BLAS products are exact here (0/±1 entries, |partial sums| <= k or B, far below 2**53).
+
+
+def _pm1(words: np.ndarray, k: int) -> np.ndarray:
+    """float64 ±1 ``(R, k)`` of packed rows."""
+    bits = np.empty((words.shape[0], k), dtype=bool)
+    unpack_last(words, k, bits)
+    return np.where(bits, 1.0, -1.0)
+
+
+def zero_positions(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    zi, zj = np.nonzero(w == 0)  # strided views of one (Z, 2) array
+    return np.ascontiguousarray(zi, dtype=np.int64), np.ascontiguousarray(zj, dtype=np.int64)
+
+
+def subtract_zero_inputs(dot: np.ndarray, a_zero: np.ndarray, b: np.ndarray) -> np.ndarray:
+    k = a_zero.shape[1]
+    n = b.shape[0]
+    z = a_zero.astype(np.float64)
+    step = _row_block(n, k)  # the unpacked block of b holds at most _BLOCK_WORDS values
+    for j in range(0, n, step):
+        dot[:, j : j + step] -= (z @ _pm1(b[j : j + step], k).T).astype(np.int32)
+    return dot
+
+
+def subtract_zero_weights(
+    dot: np.ndarray,
+    a: np.ndarray,
+    k: int,
+    a_zero: np.ndarray | None,
+    zi: np.ndarray,
+    zj: np.ndarray,
+) -> np.ndarray:
+    ternary = _pm1(a, k)
+    if a_zero is not None:
+        ternary[a_zero] = 0.0
+    w_zero = np.zeros((k, dot.shape[1]))
+    w_zero[zi, zj] = 1.0
+    dot -= (ternary @ w_zero).astype(np.int32)
+    return dot
+
+
+def subtract_zero_update(h: np.ndarray, x_zero: np.ndarray, e: np.ndarray, step: int) -> np.ndarray:
+    delta = x_zero.T.astype(np.float64) @ e.astype(np.float64)
+    h[...] = h - step * delta.astype(np.int64)
+    return h

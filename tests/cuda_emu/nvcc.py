@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import functools
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -74,11 +75,37 @@ def cubin(source: str, arch: str, *, cache: bool = True) -> bytes:
     return data
 
 
+def _soname_version(path: Path) -> tuple[int, ...]:
+    """``(13,)`` for ``libnvrtc.so.13``, ``(12, 9, 86)`` for ``libnvrtc.so.12.9.86``, ``()`` bare."""
+    tail = path.name.partition(".so")[2].lstrip(".")
+    return tuple(int(p) for p in tail.split(".") if p.isdigit())
+
+
+def wheel_nvrtc() -> str | None:
+    """libnvrtc of an installed NVIDIA wheel (``nvidia-cuda-nvrtc``: ``nvidia/cu13/lib``;
+    ``nvidia-cuda-nvrtc-cu12``: ``nvidia/cuda_nvrtc/lib``), the newest if several; None without."""
+    spec = importlib.util.find_spec("nvidia")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    hits = [
+        lib
+        for root in spec.submodule_search_locations
+        for lib in Path(root).glob("*/lib/libnvrtc.so*")
+        if lib.is_file()
+    ]
+    return str(max(hits, key=_soname_version)) if hits else None
+
+
 def nvrtc_library() -> str | None:
-    """Path or name of libnvrtc (``$BNNLAB_NVRTC``, the loader's search path, $CUDA_HOME/lib64)."""
+    """Path or name of libnvrtc: ``$BNNLAB_NVRTC``, else the one cupy would load first -- an NVIDIA
+    wheel in this Python's site-packages (the test extra installs ``nvidia-cuda-nvrtc``) -- else the
+    loader's search path, else ``$CUDA_HOME/lib64``; None when there is none."""
     explicit = os.environ.get("BNNLAB_NVRTC")
     if explicit:
         return explicit
+    wheel = wheel_nvrtc()
+    if wheel:
+        return wheel
     found = ctypes.util.find_library("nvrtc")
     if found:
         return found

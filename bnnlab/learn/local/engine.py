@@ -25,7 +25,6 @@ import numpy as np
 from bnnlab import bits
 from bnnlab._xp import is_cupy, namespace
 from bnnlab.bits import _dispatch
-from bnnlab.learn import _zero_kernels as zk
 from bnnlab.signs import signed
 
 __all__ = [
@@ -179,9 +178,10 @@ class ZeroSignPackedEngine(PackedEngine):
               - \sum_{(i, j):\, W_{ij} = 0} a[:, i] \,e_j
 
     so the dense part stays one XNOR-popcount product and the zeros (0.5-5 % of the entries in the
-    paper's runs) are corrected exactly by gathering their bits (:mod:`bnnlab.learn._zero_kernels`).
-    The error update likewise removes the ``step M`` that the packed outer product added for each
-    zero input. Heads stay ±1.
+    paper's runs) are corrected exactly by :func:`bnnlab.bits.subtract_zero_inputs` and
+    :func:`bnnlab.bits.subtract_zero_weights`. The error update likewise removes the ``step M`` that
+    the packed outer product added for each zero input (:func:`bnnlab.bits.subtract_zero_update`).
+    Every operation runs on the engine's ``backend``. Heads stay ±1.
     """
 
     name = "packed-zero"
@@ -190,7 +190,7 @@ class ZeroSignPackedEngine(PackedEngine):
         return (super().encode(x), None)
 
     def weights(self, w: Any) -> Any:
-        return (super().weights(w), *zk.zero_positions(w))
+        return (super().weights(w), *bits.zero_positions(w, backend=self.backend))
 
     def head_weights(self, g: Any) -> Any:
         xp = namespace(g)
@@ -200,16 +200,16 @@ class ZeroSignPackedEngine(PackedEngine):
     def refresh(self, rep: Any, w: Any, cols: Any) -> Any:
         if not int(cols.shape[0]):
             return rep
-        return (super().refresh(rep[0], w, cols), *zk.zero_positions(w))
+        return (super().refresh(rep[0], w, cols), *bits.zero_positions(w, backend=self.backend))
 
     def preact(self, x: Any, rep: Any, n_in: int) -> Any:
         xb, xz = x
         wb, zi, zj = rep
         h = super().preact(xb, wb, n_in)
         if xz is not None:
-            zk.subtract_zero_rows(h, xz, wb)
+            bits.subtract_zero_inputs(h, xz, wb, backend=self.backend)
         if int(zi.shape[0]):
-            zk.subtract_zero_cols(h, xb, xz, zi, zj)
+            bits.subtract_zero_weights(h, xb, n_in, zi, zj, a_zero=xz, backend=self.backend)
         return h
 
     def activate(self, h: Any) -> Any:
@@ -223,7 +223,7 @@ class ZeroSignPackedEngine(PackedEngine):
         xb, xz = x
         super().update(w, xb, m, step)
         if xz is not None:
-            zk.subtract_zero_update(w, xz, m, step)
+            bits.subtract_zero_update(w, xz, m, step=step, backend=self.backend)
 
     def reinforce(self, w: Any, pos: Any, step: int) -> None:
         flat = w.reshape(-1)
