@@ -17,6 +17,11 @@ Random draws, one ``numpy.random.Generator`` seeded like the learners (``default
    shuffle=False)``; ``T_l = round(p_l 2^32)``,
    ``p_l = p_r sqrt(1 - acc_prev) sqrt(2 / (pi N_{l-1}))`` with ``acc_prev`` the previous epoch's
    training accuracy (fraction, 0 before the first epoch).
+
+Two choices the paper leaves open are taken as the learners document them: the trained last head
+(``train_head``) is a multiclass perceptron on its integer state ``G_L`` (+step ``a`` at the true
+class, -step ``a`` at the best other class, summed over the wrong samples), and ``clip`` bounds
+that state as well as the hidden weights.
 """
 
 from __future__ import annotations
