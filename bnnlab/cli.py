@@ -576,24 +576,32 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _setup_cost(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("learner", choices=_learners())
     p.add_argument("--layers", type=_int_tuple, required=True)
-    p.add_argument("--features", type=int, default=784)
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--n-train", type=int, default=50_000)
+    p.add_argument(
+        "--dataset",
+        choices=_datasets(),
+        default="fashion-mnist",
+        help="the data's shape and training-set size (nothing is read)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="default: the learner configuration's"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return _cost
 
 
 def _cost(args: argparse.Namespace) -> int:
+    from bnnlab.data import binary_info
     from bnnlab.learn.local.cost import cost_report
 
+    hyper = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    config = _build_config(args.learner, args.dataset, args.layers, hyper)  # the width rule
     r = cost_report(
         args.learner,
-        args.features,
-        list(args.layers),
-        args.classes,
-        batch_size=args.batch_size,
-        n_train=args.n_train,
+        config.n_features,
+        list(config.layers),
+        config.n_classes,
+        batch_size=config.batch_size,
+        n_train=binary_info(args.dataset).n_train,
     )
     print(json.dumps(r.as_dict(), indent=2) if args.json else r.table())
     return 0

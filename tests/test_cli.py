@@ -341,3 +341,15 @@ def test_config_fields_keep_their_meaning():
     names = {f.name for f in dataclasses.fields(LocalBinaryConfig) if f.metadata.get("cli")}
     assert {"rob", "p_r", "groups", "train_head", "sign_zero", "clip"} <= names
     assert "groups" not in {f.name for f in CPRConfig.cli_fields()}
+
+
+def test_cost_takes_shapes_and_defaults_from_the_data_and_the_config(capsys):
+    from bnnlab.learn.local.cost import cost_report
+
+    code, out, _ = _run(capsys, ["cost", "cp-r", "--layers", "44,4", "--dataset", "prototypes",
+                                 "--json"])  # fmt: skip
+    assert code == 0
+    want = cost_report("cp-r", 1000, [44, 4], 10, batch_size=100, n_train=10_000)
+    assert json.loads(out) == json.loads(json.dumps(want.as_dict()))
+    code, _, err = _run(capsys, ["cost", "cp-r", "--layers", "44,3"])
+    assert code == 2 and "--layers: cp-r needs K2 dividing K1" in err
