@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pytest
 
-from bnnlab.experiments.reproduce import load_dataset
+from bnnlab.data import load_binary
 from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner, LocalBinaryReference
 from bnnlab.learn.local.dense import ZeroSignDenseEngine
 
@@ -54,7 +54,7 @@ class _FloatBLASLearner(LocalBinaryReference):
 
 @pytest.fixture(scope="module")
 def data():
-    x, y, _, _ = load_dataset("fashion-mnist-mini", 0)
+    x, y, _, _ = load_binary("fashion-mnist-mini", 0)
     return x[:N_SAMPLES], y[:N_SAMPLES]
 
 

@@ -7,19 +7,40 @@ listing their module in :data:`COMMAND_MODULES`; a module is imported only to bu
 Gradient-free binary learners (REFERENCES.md §2)::
 
     bnnlab train local-binary --dataset fashion-mnist --layers 525,525 --epochs 50 --seed 0
-    bnnlab train cp-r --dataset prototypes --layers 880,80
-    bnnlab train local-binary ... --resume results/train/checkpoints/<run>.npz
+    bnnlab train cp-r --dataset prototypes --layers 880,80 --sign-zero plus
+    bnnlab train local-binary --epochs 60 --resume results/train/checkpoints/<run>.npz
     bnnlab evaluate results/train/checkpoints/<run>.npz
     bnnlab reproduce local-binary --dataset fashion-mnist [--seeds 10] [--widths 35_35 ...]
+    bnnlab reproduce local-binary --ablation gamma [--values 1,45,1035] [--summarize]
     bnnlab cost local-binary --layers 525,525
+
+One source for every fact: the learner choices are the registry (:func:`bnnlab.learn.available`),
+the dataset choices are :func:`bnnlab.data.binary_datasets`, and the hyperparameter options are
+the fields of the learners' configuration classes (``config_class.cli_fields()``, help text from
+the field metadata). An option left out keeps the configuration's default (it is never copied
+here); an option of another learner's configuration is an error naming it. Errors exit with
+status 2 and one line on stderr.
+
+How ``bnnlab train`` runs: the options become a configuration
+(``config_class.from_layers(*binary_info(dataset).shape, layers, **options)``), validated before
+any data is read; the run seed gives the data and learner seeds
+(:func:`bnnlab._validation.derive_seeds`); :func:`bnnlab.data.load_binary` reads the data; the
+registered learner trains, and every epoch is appended to the run's record
+(:class:`bnnlab.experiments.records.RunRecorder`) and saved as a checkpoint
+(:mod:`bnnlab.learn.local.checkpoint`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
+import json
+import re
 import sys
 import time
+import types
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +50,17 @@ COMMAND_MODULES: list[str] = ["bnnlab.experiments._compare_cli"]
 
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Callable[..., int]]]] = {}
 
-LEARNERS = ("local-binary", "cp-r")
-DATASETS = ("fashion-mnist", "fashion-mnist-mini", "prototypes")
+#: Dataset of ``train`` when none is given.
+DEFAULT_DATASET = "fashion-mnist"
+
+
+def _field_choices(name: str) -> tuple[str, ...] | None:
+    """Choices of a string configuration field (its type comes from its annotation)."""
+    if name == "sign_zero":
+        from bnnlab.signs import ZERO_RULES
+
+        return tuple(ZERO_RULES)
+    return None
 
 
 def command(name: str, help: str) -> Callable:
@@ -45,9 +75,10 @@ def command(name: str, help: str) -> Callable:
     return deco
 
 
-def _int_list(text: str) -> list[int]:
+def _int_tuple(text: str) -> tuple[int, ...]:
+    """``"45,45"`` (or ``"45_45"``) → ``(45, 45)``: the command-line form of integer tuples."""
     try:
-        values = [int(v) for v in text.replace("_", ",").split(",") if v.strip()]
+        values = tuple(int(v) for v in text.replace("_", ",").split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, got {text!r}"
@@ -57,166 +88,304 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", type=Path, default=None, help="directory searched first for data")
-    p.add_argument(
-        "--backend",
-        choices=("auto", "numba", "numpy", "cupy"),
-        default="auto",
-        help="bit-kernel backend (cupy: on the GPU)",
-    )
+# ---------------------------------------------------------------------------------------------
+# options from the registries and the configuration classes
+
+
+def _learners() -> list[str]:
+    from bnnlab.learn import available
+
+    return available()
+
+
+def _datasets() -> list[str]:
+    from bnnlab.data import binary_datasets
+
+    return binary_datasets()
+
+
+def _config_class(learner: str) -> type:
+    from bnnlab.learn import get
+
+    return get(learner).config_class
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _hyper_fields() -> dict[str, tuple[dataclasses.Field, type, list[str]]]:
+    """``{field name: (field, its type, learners whose configuration has it)}``, in field order."""
+    fields: dict[str, tuple[dataclasses.Field, type, list[str]]] = {}
+    for learner in _learners():
+        cls = _config_class(learner)
+        hints = typing.get_type_hints(cls)
+        for f in cls.cli_fields():
+            if f.name not in fields:
+                fields[f.name] = (f, hints[f.name], [])
+            fields[f.name][2].append(learner)
+    return fields
+
+
+def _value_type(hint: Any, name: str) -> Any:
+    """The argparse ``type`` of a configuration field (``None`` for a boolean flag)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(members) != 1:
+            raise TypeError(f"{name}: no command-line form for the type {hint}")
+        hint = members[0]
+    if hint is bool:
+        return None
+    if typing.get_origin(hint) is tuple and typing.get_args(hint)[0] is int:
+        return _int_tuple
+    if hint in (int, float, str):
+        return hint
+    raise TypeError(f"{name}: no command-line form for the type {hint}")
 
 
 def _hyper_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("hyperparameters (defaults: the paper's main runs, §2.2)")
-    g.add_argument(
-        "--gamma",
-        type=_int_list,
-        default=None,
-        help="group size per layer (default: the paper's table, else the width)",
+    """One option per configuration field a command line sets (see the module docstring)."""
+    fields = _hyper_fields()
+    everyone = set(_learners())
+    g = p.add_argument_group(
+        "hyperparameters (an option left out keeps the learner configuration's default)"
     )
-    g.add_argument("--rob", type=float, default=0.25, help="robustness margin fraction [0, 1]")
-    g.add_argument("--p-r", dest="p_r", type=float, default=0.5, help="reinforcement rate")
-    g.add_argument("--clip", type=int, default=None, help="clip hidden weights to [-clip, clip]")
-    g.add_argument("--batch-size", type=int, default=100)
-    g.add_argument("--init-std", type=float, default=64.0)
-    g.add_argument("--step", type=int, default=2)
-    g.add_argument(
-        "--sign-zero",
-        dest="sign_zero",
-        choices=("zero", "plus"),
-        default=None,
-        help="sign(0) of hidden weights and pre-activations (local-binary): 0 as the authors' "
-        "dense code (default) or +1 (strictly binary)",
-    )
-    head = g.add_mutually_exclusive_group()
-    head.add_argument(
-        "--train-head",
-        dest="train_head",
-        action="store_true",
-        help="train the last local head (local-binary)",
-    )
-    head.add_argument(
-        "--frozen-head",
-        dest="train_head",
-        action="store_false",
-        help="keep the last head fixed (default)",
-    )
-    p.set_defaults(train_head=False)
+    for name, (f, hint, learners) in fields.items():
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        text = f.metadata["help"]
+        if "default" not in text:  # a help text may say what its default means
+            text += f" (default: {default})"
+        text = text.replace("%", "%%")
+        if set(learners) != everyone:
+            text += f"; {', '.join(learners)} only"
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
+        kind = _value_type(hint, name)
+        if kind is None:
+            kw["action"] = argparse.BooleanOptionalAction
+        else:
+            kw["type"] = kind
+            if kind is _int_tuple:
+                kw["metavar"] = "N[,N...]"
+            if _field_choices(name) is not None:
+                kw["choices"] = _field_choices(name)
+        g.add_argument(_flag(name), **kw)
 
 
-def _overrides(learner: str, args: argparse.Namespace) -> dict[str, Any]:
-    o: dict[str, Any] = {
-        "rob": args.rob,
-        "p_r": args.p_r,
-        "clip": args.clip,
-        "batch_size": args.batch_size,
-        "init_std": args.init_std,
-        "step": args.step,
-    }
-    if learner == "local-binary":
-        o["train_head"] = args.train_head
-        if args.gamma is not None:
-            o["groups"] = tuple(args.gamma)
-        if args.sign_zero is not None:
-            o["sign_zero"] = args.sign_zero
+def _given_hyper(args: argparse.Namespace, learner: str) -> dict[str, Any]:
+    """The hyperparameter options given on the command line; one of another learner is an error."""
+    given = {name: getattr(args, name) for name in _hyper_fields() if hasattr(args, name)}
+    own = {f.name for f in _config_class(learner).cli_fields()}
+    for name in given:
+        if name not in own:
+            raise ValueError(
+                f"{_flag(name)}: does not apply to {learner} (its hyperparameter options: "
+                f"{', '.join(_flag(n) for n in sorted(own))})"
+            )
+    return given
+
+
+def _option_error(exc: Exception) -> Exception:
+    """A configuration error ``"rob: ..."`` as ``"--rob: ..."`` (the option the user typed)."""
+    m = re.match(r"(\w+): (.*)", str(exc), flags=re.S)
+    if m is None:
+        return exc
+    name = m.group(1)
+    if name in ("layers", "hidden", "group"):
+        flag = "--layers"
+    elif name in _hyper_fields():
+        flag = _flag(name)
     else:
-        if args.train_head:
-            raise ValueError("--train-head: cp-r has a fixed readout")
-        if args.gamma is not None:
-            raise ValueError("--gamma: cp-r's group size is K1/K2 (use --layers K1,K2)")
-        if args.sign_zero is not None:
-            raise ValueError("--sign-zero: cp-r always uses sign(0) = +1")
-    return o
+        return exc
+    return type(exc)(f"{flag}: {m.group(2)}")
 
 
-@command("train", "train a gradient-free binary learner (local-binary, cp-r)")
+def _build_config(learner: str, dataset: str, layers: Sequence[int], hyper: dict[str, Any]) -> Any:
+    """The learner's configuration for ``dataset`` (from its shape, no data read)."""
+    from bnnlab.data import binary_info
+
+    try:
+        return _config_class(learner).from_layers(*binary_info(dataset).shape, layers, **hyper)
+    except (TypeError, ValueError) as exc:
+        raise _option_error(exc) from exc
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    from bnnlab.learn.local.engine import BACKENDS
+
+    p.add_argument("--data-root", type=Path, default=None, help="directory searched first for data")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="bit-kernel backend (cupy: on the GPU); results are identical on every backend",
+    )
+
+
+def _check_backend(backend: str) -> None:
+    """Refuse an unavailable backend before any data is read (``--backend cupy`` without cupy)."""
+    from bnnlab.learn.local.engine import array_namespace
+
+    try:
+        array_namespace(backend)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"--{exc}") from exc
+
+
+def _positive(value: int, flag: str, minimum: int = 1) -> int:
+    if value < minimum:
+        raise ValueError(f"{flag}: expected an integer >= {minimum}, got {value}")
+    return value
+
+
+def _out_dir(path: Path, flag: str = "--out") -> Path:
+    """``path`` as a directory to write into (created later); an existing file is an error."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag}: {path} exists and is not a directory")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# train
+
+
+@command("train", "train a gradient-free binary learner (local-binary, cp-r, their dense twins)")
 def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
-    p.add_argument("learner", choices=LEARNERS)
-    p.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    p.add_argument("learner", choices=_learners())
+    p.add_argument(
+        "--dataset",
+        choices=_datasets(),
+        default=None,
+        help=f"default: {DEFAULT_DATASET} (with --resume: the checkpoint's)",
+    )
     p.add_argument(
         "--layers",
-        type=_int_list,
+        type=_int_tuple,
         default=None,
-        help="hidden widths, e.g. 525,525 (cp-r: K1,K2, e.g. 880,80)",
+        help="hidden widths, e.g. 525,525 (cp-r: K1,K2, e.g. 880,80); default: the learner's "
+        + ", ".join(
+            f"{a} {','.join(map(str, _config_class(a).DEFAULT_LAYERS))}" for a in _learners()
+        ),
     )
     p.add_argument("--epochs", type=int, default=50, help="total epochs (also when resuming)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and of the learner")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="run seed; the data split and the learner get independent seeds spawned from it "
+        "(default: 0; with --resume: the checkpoint's)",
+    )
     p.add_argument(
         "--out",
         type=Path,
         default=Path("results/train"),
         help="directory for records/ and checkpoints/",
     )
-    p.add_argument("--resume", type=Path, default=None, help="checkpoint to continue from")
+    p.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="checkpoint to continue from (options that differ from it are refused)",
+    )
     _data_options(p)
     p.add_argument("--no-progress", action="store_true")
     _hyper_options(p)
     return _train
 
 
+def _refuse_conflicts(
+    args: argparse.Namespace, hyper: dict[str, Any], config: Any, dataset: str, seed: int
+) -> None:
+    """Options given with ``--resume`` must equal the checkpoint's (else exit 2 naming both)."""
+    given: list[tuple[str, Any, Any]] = []
+    if args.dataset is not None:
+        given.append(("--dataset", args.dataset, dataset))
+    if args.seed is not None:
+        given.append(("--seed", args.seed, seed))
+    if args.layers is not None:
+        given.append(("--layers", tuple(args.layers), tuple(config.layers)))
+    for name, value in hyper.items():
+        try:  # the configuration normalises the value (e.g. one group size for every layer)
+            value = getattr(dataclasses.replace(config, **{name: value}), name)
+        except (TypeError, ValueError) as exc:
+            raise _option_error(exc) from exc
+        given.append((_flag(name), value, getattr(config, name)))
+
+    def show(v: Any) -> Any:
+        return ",".join(map(str, v)) if isinstance(v, tuple) else v
+
+    for flag, value, stored in given:
+        if value != stored:
+            raise ValueError(
+                f"{flag}: {show(value)} conflicts with the checkpoint's {show(stored)} "
+                f"({args.resume}); leave it out to continue the checkpoint's run"
+            )
+
+
+def _recorded_rows(path: Path, upto: int) -> list[dict[str, Any]]:
+    """The rows of a run's own record file up to epoch ``upto`` (as written, nothing merged)."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["epoch"] <= upto]
+
+
 def _train(args: argparse.Namespace) -> int:
-    from bnnlab.experiments.records import RunRecorder, read_records
-    from bnnlab.experiments.reproduce import SHAPES, load_dataset, make_config, make_learner
+    from bnnlab._validation import SEEDING, derive_seeds
+    from bnnlab.data import load_binary
+    from bnnlab.experiments.records import RunRecorder
+    from bnnlab.learn import get
     from bnnlab.learn.local.checkpoint import load_checkpoint, save_checkpoint
 
+    hyper = _given_hyper(args, args.learner)
+    epochs = _positive(args.epochs, "--epochs")
+    out = _out_dir(args.out)
+    _check_backend(args.backend)
     if args.resume is not None:
         model, meta = load_checkpoint(args.resume, backend=args.backend, expect=args.learner)
-        extra = meta["extra"]
-        dataset, seed, run_config = extra["dataset"], extra["seed"], extra["run_config"]
+        extra = meta.get("extra", {})
+        if extra.get("seeding") != SEEDING:
+            raise ValueError(
+                f"--resume: {args.resume} was written by an older bnnlab (seeding "
+                f"{extra.get('seeding')!r}, this one uses {SEEDING!r}); its run cannot be "
+                "continued exactly — start a new run"
+            )
+        dataset, seed, config = extra["dataset"], extra["seed"], model.config
+        _refuse_conflicts(args, hyper, config, dataset, seed)
     else:
-        dataset, seed = args.dataset, args.seed
-        layers = args.layers or ([525, 525] if args.learner == "local-binary" else [880, 80])
-        if any(k <= 0 for k in layers):
-            raise ValueError(f"--layers: widths must be positive, got {layers}")
-        if args.learner == "cp-r" and (len(layers) != 2 or layers[0] % layers[1]):
-            raise ValueError(f"--layers: cp-r needs K1,K2 with K2 dividing K1, got {layers}")
+        dataset = args.dataset or DEFAULT_DATASET
+        seed = _positive(0 if args.seed is None else args.seed, "--seed", minimum=0)
+        layers = args.layers or _config_class(args.learner).DEFAULT_LAYERS
+        config = _build_config(args.learner, dataset, layers, hyper)  # before any data is read
         model = None
-        run_config = {
-            "learner": args.learner,
-            "dataset": dataset,
-            "seed": seed,
-            "layers": layers,
-            **_overrides(args.learner, args),
-        }
-    if args.epochs < 1:
-        raise ValueError(f"--epochs: expected >= 1, got {args.epochs}")
-    if model is None:  # validate the hyperparameters before loading any data
-        hyper = {
-            k: v for k, v in run_config.items() if k not in ("learner", "dataset", "seed", "layers")
-        }
-        make_config(args.learner, run_config["layers"], *SHAPES[dataset], **hyper)
-    xtr, ytr, xte, yte = load_dataset(dataset, seed, root=args.data_root)
+    data_seed, learner_seed = derive_seeds(seed, "--seed")
     if model is None:
-        model = make_learner(
-            args.learner,
-            run_config["layers"],
-            xtr.shape[1],
-            int(ytr.max()) + 1,
-            seed=seed,
-            backend=args.backend,
-            **hyper,
-        )
+        model = get(args.learner)(config, seed=learner_seed, backend=args.backend)
+    remaining = epochs - model.epoch
+    if remaining < 0:
+        raise ValueError(f"--epochs: the checkpoint is already at epoch {model.epoch}")
+    xtr, ytr, xte, yte = load_binary(dataset, data_seed, root=args.data_root)
+
     name = f"train-{args.learner}-{dataset}"
     # the run id leaves the epoch count out: a resumed run continues the same record
-    rec = RunRecorder(args.out / "records", name, run_config)
-    ckpt = args.out / "checkpoints" / f"{name}-{rec.id}.npz"
+    run = {
+        "learner": args.learner,
+        "dataset": dataset,
+        "seed": seed,
+        "seeding": SEEDING,
+        "config": config.to_dict(),
+    }
+    rec = RunRecorder(out / "records", name, run)
+    ckpt = out / "checkpoints" / f"{name}-{rec.id}.npz"
     if args.resume is not None:
-        try:
-            old = read_records(args.out / "records", name, finished_only=False)
-        except FileNotFoundError:
-            old = []
-        rec.rows = [r for r in old if r["run"] == rec.id and r["epoch"] <= model.epoch]
-    extra = {"dataset": dataset, "seed": seed, "run_config": run_config}
+        rec.rows = _recorded_rows(rec.path, model.epoch)
+    extra = {"dataset": dataset, "seed": seed, "seeding": SEEDING, "data_seed": data_seed}
+    offset = rec.rows[-1]["elapsed"] if rec.rows else 0.0  # wall-clock training time so far
     t0 = time.perf_counter()
 
     def on_epoch(row: dict[str, Any]) -> None:
-        rec.append({**row, "elapsed": time.perf_counter() - t0})
+        rec.append({**row, "elapsed": offset + time.perf_counter() - t0})
         save_checkpoint(ckpt, model, extra=extra)
 
-    remaining = args.epochs - model.epoch
-    if remaining < 0:
-        raise ValueError(f"--epochs: checkpoint is already at epoch {model.epoch}")
     model.fit(
         xtr,
         ytr,
@@ -237,38 +406,60 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# evaluate
+
+
 @command("evaluate", "test accuracy of a checkpoint")
 def _setup_evaluate(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("checkpoint", type=Path)
     p.add_argument(
-        "--dataset", choices=DATASETS, default=None, help="default: the checkpoint's dataset"
+        "--dataset", choices=_datasets(), default=None, help="default: the checkpoint's dataset"
     )
-    p.add_argument("--seed", type=int, default=None, help="split seed (default: the checkpoint's)")
+    p.add_argument(
+        "--seed", type=int, default=None, help="run seed of the split (default: the checkpoint's)"
+    )
     _data_options(p)
     return _evaluate
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from bnnlab.experiments.reproduce import load_dataset
+    from bnnlab._validation import derive_seeds
+    from bnnlab.data import load_binary
     from bnnlab.learn.local.checkpoint import load_checkpoint
 
+    _check_backend(args.backend)
     model, meta = load_checkpoint(args.checkpoint, backend=args.backend)
     extra = meta.get("extra", {})
     dataset = args.dataset or extra.get("dataset")
-    seed = args.seed if args.seed is not None else extra.get("seed")
-    if dataset is None or seed is None:
-        raise ValueError("--dataset/--seed: the checkpoint does not name its data; pass them")
-    _, _, xte, yte = load_dataset(dataset, seed, root=args.data_root)
+    if dataset is None:
+        raise ValueError("--dataset: the checkpoint does not name its data; pass it")
+    if args.seed is not None:
+        seed, data_seed = args.seed, derive_seeds(_positive(args.seed, "--seed", 0), "--seed")[0]
+    elif "data_seed" in extra:
+        seed, data_seed = extra["seed"], extra["data_seed"]
+    elif "seed" in extra:  # written before seeds were spawned: the split used the seed itself
+        seed = data_seed = extra["seed"]
+    else:
+        raise ValueError("--seed: the checkpoint does not name its data seed; pass it")
+    _, _, xte, yte = load_binary(dataset, data_seed, root=args.data_root)
     print(f"{meta['learner']} epoch {meta['epoch']} on {dataset} (seed {seed})")
     print(f"test accuracy: {model.score(xte, yte):.2f}%")
     return 0
 
 
-@command("reproduce", "reproduce the paper's accuracy table (ours vs paper)")
+# ---------------------------------------------------------------------------------------------
+# reproduce
+
+
+@command("reproduce", "reproduce the paper's accuracy tables and ablations (ours vs paper)")
 def _setup_reproduce(p: argparse.ArgumentParser) -> Callable[..., int]:
+    from bnnlab.experiments.ablations import ABLATIONS
+    from bnnlab.experiments.reproduce import LEARNERS
+
     p.add_argument("learner", choices=LEARNERS)
-    p.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
-    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--dataset", choices=_datasets(), default="fashion-mnist")
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 of every configuration")
     p.add_argument(
         "--widths",
         nargs="+",
@@ -278,72 +469,139 @@ def _setup_reproduce(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--out", type=Path, default=Path("results/reproduce"))
     p.add_argument(
+        "--ablation",
+        choices=tuple(ABLATIONS),
+        default=None,
+        help="a paper ablation (REFERENCES.md §2.7) instead of the width table: "
+        + "; ".join(f"{a.name}: {a.title}" for a in ABLATIONS.values()),
+    )
+    p.add_argument(
+        "--values",
+        default=None,
+        help="comma-separated subset of the ablation's grid (default: the paper's grid)",
+    )
+    p.add_argument(
         "--summarize",
         action="store_true",
         help="no training: tabulate the finished runs under --out (any number of seeds)",
     )
     _data_options(p)
+    _hyper_options(p)
     return _reproduce
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from bnnlab.experiments.reproduce import format_table, reproduce, summarize
+    from bnnlab.experiments import ablations
+    from bnnlab.experiments import reproduce as rp
 
+    hyper = _given_hyper(args, args.learner)
+    seeds = _positive(args.seeds, "--seeds")
+    epochs = _positive(args.epochs, "--epochs")
+    out = _out_dir(args.out)
+    if args.values is not None and args.ablation is None:
+        raise ValueError("--values: only with --ablation")
+    if args.ablation is not None:
+        if args.widths:
+            raise ValueError(f"--widths: the {args.ablation} ablation fixes its network")
+        ab = ablations.ABLATIONS[args.ablation]
+        values = None if args.values is None else ab.parse_values(args.values)
+        if args.learner != ab.learner:
+            raise ValueError(f"--ablation: the paper's ablations are of {ab.learner}")
+        if args.summarize:
+            rows = ablations.summarize_ablation(
+                ab.name, args.dataset, out=out, epochs=epochs, values=values, overrides=hyper
+            )
+            what = f"finished runs under {out}"
+        else:
+            _check_backend(args.backend)
+            rows = ablations.run_ablation(
+                ab.name,
+                args.dataset,
+                values=values,
+                seeds=seeds,
+                epochs=epochs,
+                out=out,
+                data_root=args.data_root,
+                overrides=hyper,
+                backend=args.backend,
+                log=lambda s: print(s, flush=True),
+            )
+            what = f"{seeds} seed(s) x {epochs} epochs"
+        print(f"{ab.learner} on {args.dataset}, ablation {ab.name} ({ab.title}): {what}")
+        print(rp.format_table(rows, key="value"))
+        return 0
     if args.summarize:
-        rows = summarize(
-            args.learner, args.dataset, out=args.out, epochs=args.epochs, widths=args.widths
+        rows = rp.summarize(
+            args.learner,
+            args.dataset,
+            out=out,
+            epochs=epochs,
+            widths=args.widths,
+            overrides=hyper,
         )
-        seeds = sorted({r["seeds"] for r in rows})
+        runs = "/".join(str(s) for s in sorted({r["seeds"] for r in rows})) or "0"
         print(
             f"{args.learner} on {args.dataset}: final-epoch test accuracy (%), finished runs "
-            f"under {args.out} ({'/'.join(map(str, seeds)) or 0} seed(s) x {args.epochs} epochs)"
+            f"under {out} ({runs} seed(s) x {epochs} epochs)"
         )
-        print(format_table(rows))
+        print(rp.format_table(rows))
         return 0
-    rows = reproduce(
+    _check_backend(args.backend)
+    rows = rp.reproduce(
         args.learner,
         args.dataset,
         widths=args.widths,
-        seeds=args.seeds,
-        epochs=args.epochs,
-        out=args.out,
+        seeds=seeds,
+        epochs=epochs,
+        out=out,
         data_root=args.data_root,
-        overrides={"backend": args.backend} if args.backend != "auto" else None,
+        overrides=hyper,
+        backend=args.backend,
         log=lambda s: print(s, flush=True),
     )
     print(
         f"{args.learner} on {args.dataset}: final-epoch test accuracy (%), "
-        f"{args.seeds} seed(s) x {args.epochs} epochs"
+        f"{seeds} seed(s) x {epochs} epochs"
     )
-    print(format_table(rows))
-    print(f"wrote {args.out}/reproduce-{args.learner}-{args.dataset}-*.jsonl")
+    print(rp.format_table(rows))
+    print(f"wrote {out}/reproduce-{args.learner}-{args.dataset}-*.jsonl")
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# cost
 
 
 @command("cost", "memory and Boolean-gate cost report (paper's cost model)")
 def _setup_cost(p: argparse.ArgumentParser) -> Callable[..., int]:
-    p.add_argument("learner", choices=LEARNERS)
-    p.add_argument("--layers", type=_int_list, required=True)
-    p.add_argument("--features", type=int, default=784)
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--n-train", type=int, default=50_000)
+    p.add_argument("learner", choices=_learners())
+    p.add_argument("--layers", type=_int_tuple, required=True)
+    p.add_argument(
+        "--dataset",
+        choices=_datasets(),
+        default="fashion-mnist",
+        help="the data's shape and training-set size (nothing is read)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="default: the learner configuration's"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     return _cost
 
 
 def _cost(args: argparse.Namespace) -> int:
-    import json
-
+    from bnnlab.data import binary_info
     from bnnlab.learn.local.cost import cost_report
 
+    hyper = {} if args.batch_size is None else {"batch_size": args.batch_size}
+    config = _build_config(args.learner, args.dataset, args.layers, hyper)  # the width rule
     r = cost_report(
         args.learner,
-        args.features,
-        args.layers,
-        args.classes,
-        batch_size=args.batch_size,
-        n_train=args.n_train,
+        config.n_features,
+        list(config.layers),
+        config.n_classes,
+        batch_size=config.batch_size,
+        n_train=binary_info(args.dataset).n_train,
     )
     print(json.dumps(r.as_dict(), indent=2) if args.json else r.table())
     return 0
@@ -362,12 +620,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``bnnlab`` script; returns the exit status."""
+    """Entry point of the ``bnnlab`` script; returns the exit status (2 on a usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args._handler(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: FileNotFoundError, a full disk, ...
         print(f"bnnlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

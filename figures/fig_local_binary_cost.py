@@ -17,21 +17,20 @@ from _common import save
 from fig_local_binary_width import COLORS, final_accuracy, paper_key
 from matplotlib.ticker import NullFormatter
 
+from bnnlab.data import binary_info
 from bnnlab.experiments import reproduce as rp
 from bnnlab.learn.local.cost import cost_report
-
-N_TRAIN = {"fashion-mnist": 50_000, "fashion-mnist-mini": 10_000, "prototypes": 10_000}
-N_FEATURES = {"fashion-mnist": 784, "fashion-mnist-mini": 784, "prototypes": 1000}
 
 
 def costs(learner: str, dataset: str, width: str) -> tuple[tuple[float, float], tuple[int, int]]:
     """((binary Mbit, float Mbit), (binary gates/epoch, float gates/epoch))."""
+    info = binary_info(dataset)
     r = cost_report(
         learner,
-        N_FEATURES[dataset],
-        [int(k) for k in width.split("_")],
-        10,
-        n_train=N_TRAIN[dataset],
+        info.n_features,
+        list(rp.parse_width(width)),
+        info.n_classes,
+        n_train=info.n_train,
     )
     return tuple(b / 1e6 for b in r.memory_bits), r.gates_per_epoch
 

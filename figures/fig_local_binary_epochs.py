@@ -16,7 +16,7 @@ def curves(rows: list[dict], learner: str, dataset: str) -> dict[str, tuple]:
     out = {}
     widths = sorted(
         {r["width"] for r in rows if r["learner"] == learner and r["dataset"] == dataset},
-        key=lambda w: sum(map(int, w.split("_"))),
+        key=lambda w: sum(rp.parse_width(w)),
     )
     for w in widths:
         sel = [r for r in rows if (r["learner"], r["dataset"], r["width"]) == (learner, dataset, w)]

@@ -34,7 +34,7 @@ def final_accuracy(rows: list[dict]) -> dict[tuple[str, str, str], list[float]]:
 
 def hidden_units(width: str) -> int:
     """Total hidden units of a width label (the x axis)."""
-    return sum(int(k) for k in width.split("_"))
+    return sum(rp.parse_width(width))
 
 
 def paper_key(dataset: str) -> str:

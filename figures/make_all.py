@@ -7,6 +7,12 @@ those records; nothing trains inside plotting code. Every script fixes its own s
 Usage::
 
     python figures/make_all.py --out figures/out [--only NAME ...] [--full]
+
+Fast mode (the default, what ``nox -s figures`` runs) keeps every figure to small budgets: the
+embedded Fashion-MNIST mini set or Prototypes, one seed, a few epochs, reduced grids (the
+local-binary ablations, ``--only local_binary_ablations``: 30-50 s on one core). ``--full`` runs
+what the paper ran where a script supports it (full Fashion-MNIST, the paper's widths and ablation
+grids, 50 epochs: hours to days of CPU; records are resumable, so an interrupted run continues).
 """
 
 from __future__ import annotations

@@ -410,3 +410,57 @@ def test_download_never_replaces_a_corrupt_local_file(fake, server):
         load("fashion-mnist", download=True)
     assert bad.read_bytes() == before
     assert server.requests == ["/fmnist/train-labels-idx1-ubyte.gz"]  # only the missing file
+
+
+# -- the learner datasets: bnnlab.data.load_binary / binary_info -------------------------------
+
+
+def test_load_binary_fashion_is_the_colombo_split_binarised(fake, tmp_path, monkeypatch):
+    from bnnlab.data import _catalog, binary_info, colombo_split, global_median, load_binary
+
+    root = fake.install(tmp_path / "root")
+    monkeypatch.setattr(_catalog, "COLOMBO_N_TEST", 10)
+    x, y = fake.arrays["train"]
+    xt, yt, xv, yv = colombo_split(x, y, seed=7, n_test=10)
+    bt, median = global_median(xt)
+    want = (bt, yt, global_median(xv, median=median)[0], yv)
+    got = load_binary("fashion-mnist", 7, root=root)
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
+    assert got[0].dtype == np.int8 and set(np.unique(got[0])) <= {-1, 1}
+    info = binary_info("fashion-mnist")
+    assert (info.n_train, info.n_test) == (N_TRAIN - 10, 10)
+    assert info.shape == (got[0].shape[1], 10) and info.seeded
+    other = load_binary("fashion-mnist", 8, root=root)
+    assert not np.array_equal(other[1], got[1])  # the data seed moves the split
+
+
+def test_load_binary_matches_binary_info_without_files():
+    from bnnlab.data import binary_datasets, binary_info, load_binary
+
+    assert binary_datasets() == ["fashion-mnist", "fashion-mnist-mini", "prototypes"]
+    for name in ("fashion-mnist-mini", "prototypes"):
+        info = binary_info(name)
+        xtr, ytr, xte, yte = load_binary(name, 1)
+        assert (xtr.shape, xte.shape) == ((info.n_train, info.n_features),
+                                          (info.n_test, info.n_features))  # fmt: skip
+        assert xtr.dtype == np.int8 and ytr.dtype == np.int64 and yte.dtype == np.int64
+        assert int(max(ytr.max(), yte.max())) + 1 == info.n_classes
+        again = load_binary(name, 2)
+        assert np.array_equal(again[0], xtr) == (not info.seeded)
+
+
+@pytest.mark.parametrize(
+    ("args", "exc", "match"),
+    [
+        (("mnist", 0), ValueError, "^name: expected one of 'fashion-mnist'"),
+        (("prototypes", -1), ValueError, "^seed: expected an integer >= 0"),
+        (("prototypes", None), TypeError, "^seed: expected an integer"),
+        (("fashion-mnist-mini", 0, 5), TypeError, "^root: expected a path"),
+    ],
+)
+def test_load_binary_bad_arguments(args, exc, match):
+    from bnnlab.data import load_binary
+
+    with pytest.raises(exc, match=match):
+        load_binary(*args)

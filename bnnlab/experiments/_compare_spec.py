@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 __all__ = ["BACKENDS", "SEEDING", "Run", "Spec", "Variant", "load_spec", "parse_spec"]
 
 #: Top-level keys of a spec (required ones first).
@@ -36,25 +34,24 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 def _load_data(dataset: str, seed: int, root: str | None) -> tuple[Any, Any, Any, Any]:
     """The one place the harness reads data: ±1 ``int8`` ``(x_train, y_train, x_test, y_test)``."""
-    from bnnlab.experiments.reproduce import load_dataset
+    from bnnlab.data import load_binary
 
-    return load_dataset(dataset, seed, root=root)
+    return load_binary(dataset, seed, root=root)
 
 
 def _dataset_names() -> tuple[str, ...]:
     """The dataset names :func:`_load_data` accepts."""
-    from bnnlab.experiments.reproduce import DATASETS
+    from bnnlab.data import binary_datasets
 
-    return tuple(DATASETS)
+    return tuple(binary_datasets())
 
 
 def derive_seeds(seed: int) -> tuple[int, int]:
-    """``(data_seed, method_seed)`` of a run seed (see :data:`SEEDING`)."""
-    data_ss, method_ss = np.random.SeedSequence(seed).spawn(2)
-    return (
-        int(data_ss.generate_state(1, np.uint32)[0]),
-        int(method_ss.generate_state(1, np.uint32)[0]),
-    )
+    """``(data_seed, method_seed)`` of a run seed (see :data:`SEEDING`): the one helper shared
+    with the command line and the paper reproduction, :func:`bnnlab._validation.derive_seeds`."""
+    from bnnlab._validation import derive_seeds as derive
+
+    return derive(seed)
 
 
 @dataclasses.dataclass(frozen=True)

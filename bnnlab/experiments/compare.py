@@ -9,7 +9,7 @@ them) with a table of its configuration fields and, optionally, a grid of fields
 
     name = "binary-optimisers"            # records: <out>/records/compare-<name>-<id>.jsonl
     description = "local rules vs CP+R"   # optional, printed above the tables
-    datasets = ["fashion-mnist-mini"]     # see bnnlab.experiments.reproduce.DATASETS
+    datasets = ["fashion-mnist-mini"]     # see bnnlab.data.binary_datasets()
     seeds = 3                             # a count (seeds 0, 1, 2) or a list: [0, 7, 11]
     epochs = 20                           # the shared budget of every run
     backend = "auto"                      # optional: auto | numba | numpy | cupy

@@ -1,16 +1,17 @@
-"""Reproduction of Colombo, Pittorino & Roveri (2025): the paper's tables and the runner.
+"""Reproduction of Colombo, Pittorino & Roveri (2025): the paper's tables, the runner, the summary.
 
 :data:`PAPER` holds the reported test accuracies (REFERENCES.md §2.5: % test at the final epoch,
 mean ± std over 10 seeds; ``None`` where only the mean is reported). :func:`run_one` trains one
-(learner, dataset, width, seed) with the paper's hyperparameters and keeps a tidy per-epoch record
-(:class:`bnnlab.experiments.records.RunRecorder`), so an interrupted sweep resumes where it stopped;
-:func:`reproduce` runs widths × seeds and returns ours-vs-paper rows, which :func:`format_table`
-prints and which are written as a record of their own.
+(learner, dataset, width, seed) with the paper's hyperparameters (or ``overrides``) and keeps a
+tidy per-epoch record (:class:`bnnlab.experiments.records.RunRecorder`), so an interrupted sweep
+resumes where it stopped; :func:`reproduce` runs widths × seeds and returns ours-vs-paper rows,
+which :func:`format_table` prints and which are written as a record of their own;
+:func:`summarize` tabulates finished runs without training. The paper's ablations (§2.7) are in
+:mod:`bnnlab.experiments.ablations`.
 
-Data (REFERENCES.md §2.4): ``fashion-mnist`` is the official training file split 50k/10k by
-:func:`bnnlab.data.colombo_split` with the run's seed and binarised by the global median of the
-training part; ``fashion-mnist-mini`` is the embedded subsample (its own train/test files), same
-binarisation; ``prototypes`` is :func:`bnnlab.data.prototypes` with the run's seed.
+Data: :func:`bnnlab.data.load_binary` (the Colombo split and median binarisation of
+Fashion-MNIST, the embedded mini set, Prototypes). Seeds: a run's seed gives its data seed and
+its learner seed by :func:`bnnlab._validation.derive_seeds` (recorded as ``"seeding"``).
 
 Statistics: mean and population standard deviation (``ddof=0``) of the final-epoch test accuracy
 over the seeds that ran; ``diff = ours - paper``.
@@ -26,11 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import check_choice, check_int
+from bnnlab._validation import SEEDING, check_choice, check_int, derive_seeds
 from bnnlab.experiments.records import RunRecorder, read_records
-
-DATASETS = ("fashion-mnist", "fashion-mnist-mini", "prototypes")
-LEARNERS = ("local-binary", "cp-r")
 
 #: Reported accuracies, (mean, std or None), keyed by learner, dataset and width label.
 PAPER: dict[str, dict[str, dict[str, tuple[float, float | None]]]] = {
@@ -68,76 +66,63 @@ PAPER: dict[str, dict[str, dict[str, tuple[float, float | None]]]] = {
     },
 }
 
+#: The learners of the paper's tables (registered aliases, :func:`bnnlab.learn.available`).
+LEARNERS = tuple(PAPER)
+
 
 def paper_widths(learner: str, dataset: str) -> list[str]:
     """The width labels of the paper's table (``"525_525"``, ``"880_80"``, ...)."""
+    check_choice(learner, "learner", LEARNERS)
     table = PAPER[learner].get("prototypes" if dataset == "prototypes" else "fashion-mnist")
     return list(table)
 
 
-def parse_width(learner: str, label: str) -> tuple[int, ...]:
-    """``"525_525"`` → (525, 525); for cp-r ``"880_80"`` → (K1, K2) with K1 divisible by K2."""
+def parse_width(label: str) -> tuple[int, ...]:
+    """``"525_525"`` → ``(525, 525)`` (the learner's configuration checks the network)."""
     try:
         widths = tuple(int(p) for p in str(label).replace(",", "_").split("_") if p)
     except ValueError:
         raise ValueError(f"widths: expected labels like 525_525, got {label!r}") from None
-    if not widths or any(k <= 0 for k in widths):
-        raise ValueError(f"widths: widths must be positive integers, got {label!r}")
-    if learner == "cp-r" and (len(widths) != 2 or widths[0] % widths[1]):
-        raise ValueError(f"widths: cp-r needs K1_K2 with K2 dividing K1, got {label!r}")
+    if not widths:
+        raise ValueError(f"widths: expected labels like 525_525, got {label!r}")
     return widths
 
 
-def load_dataset(
-    dataset: str, seed: int, *, root: str | os.PathLike[str] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(x_train, y_train, x_test, y_test)`` with ±1 ``int8`` features (see the module doc)."""
-    from bnnlab import data
-
-    check_choice(dataset, "dataset", DATASETS)
-    if dataset == "prototypes":
-        return data.prototypes(seed=seed)
-    if dataset == "fashion-mnist":
-        xtr, ytr = data.load(dataset, "colombo-train", root=root, seed=seed)
-        xte, yte = data.load(dataset, "colombo-test", root=root, seed=seed)
-    else:
-        xtr, ytr = data.load(dataset, "train")
-        xte, yte = data.load(dataset, "test")
-    btr, median = data.global_median(xtr)
-    bte, _ = data.global_median(xte, median=median)
-    return btr, ytr, bte, yte
+def width_label(layers: Sequence[int]) -> str:
+    """``(525, 525)`` → ``"525_525"`` (inverse of :func:`parse_width`)."""
+    return "_".join(str(int(k)) for k in layers)
 
 
-#: (features, classes) of each dataset, to validate a configuration before loading data.
-SHAPES = {"fashion-mnist": (784, 10), "fashion-mnist-mini": (784, 10), "prototypes": (1000, 10)}
+def learner_config(learner: str, dataset: str, width: str, **hyper: Any) -> Any:
+    """The configuration of ``learner`` on ``dataset`` at ``width`` (``hyper`` replaces defaults).
 
-
-def make_config(
-    learner: str, widths: Sequence[int], n_features: int, n_classes: int, **overrides: Any
-) -> Any:
-    """The learner's configuration with the paper's hyperparameters (``overrides`` replace them)."""
-    from bnnlab.learn.local.config import CPRConfig, LocalBinaryConfig
-
-    check_choice(learner, "learner", LEARNERS)
-    cls = LocalBinaryConfig if learner == "local-binary" else CPRConfig
-    return cls.from_layers(n_features, n_classes, widths, **overrides)
-
-
-def make_learner(
-    learner: str,
-    widths: Sequence[int],
-    n_features: int,
-    n_classes: int,
-    *,
-    seed: int,
-    **overrides: Any,
-) -> Any:
-    """Build a registered learner with the paper's hyperparameters (``overrides`` replace them)."""
+    Built from the dataset's shape (:func:`bnnlab.data.binary_info`) without reading data, so a
+    bad network or hyperparameter fails before anything is loaded or trained.
+    """
+    from bnnlab.data import binary_info
     from bnnlab.learn import get
 
-    backend = overrides.pop("backend", "auto")
-    cfg = make_config(learner, widths, n_features, n_classes, **overrides)
-    return get(learner)(cfg, seed=seed, backend=backend)
+    check_choice(learner, "learner", LEARNERS)
+    info = binary_info(dataset)
+    return get(learner).config_class.from_layers(*info.shape, parse_width(width), **hyper)
+
+
+def run_config(learner: str, dataset: str, width: str, seed: int, epochs: int, config: Any) -> dict:
+    """The record configuration of one run (its hash is the run id).
+
+    It holds the learner's full configuration and the seeding scheme
+    (:data:`bnnlab._validation.SEEDING`), so a run made under an older default or an older seeding
+    is never reused or counted.
+    """
+    return {
+        "learner": learner,
+        "dataset": dataset,
+        "width": width,
+        "seed": int(seed),
+        "seeding": SEEDING,
+        "epochs": int(epochs),
+        "config": config.to_dict(),
+    }
 
 
 def run_one(
@@ -150,27 +135,46 @@ def run_one(
     out: str | os.PathLike[str],
     data_root: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
+    backend: str = "auto",
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train one run (or reuse its finished record); return its per-epoch rows."""
-    overrides = dict(overrides or {})
-    widths = parse_width(learner, width)
-    n_features, n_classes = SHAPES[check_choice(dataset, "dataset", DATASETS)]
-    hyper = {k: v for k, v in overrides.items() if k != "backend"}
-    config = {
-        "learner": learner,
-        "dataset": dataset,
-        "width": width,
-        "seed": int(seed),
-        "epochs": int(epochs),
-        # the full learner configuration, so a changed default never reuses a stale run
-        "config": make_config(learner, widths, n_features, n_classes, **hyper).to_dict(),
-    }
-    rec = RunRecorder(Path(out), f"{learner}-{dataset}", config)
+    """Train one run (or reuse its finished record); return its per-epoch rows.
+
+    Parameters
+    ----------
+    learner : {"local-binary", "cp-r"}
+    dataset : str
+        A name of :func:`bnnlab.data.binary_datasets`.
+    width : str
+        Hidden widths as a label, ``"525_525"`` (cp-r: ``"K1_K2"``).
+    seed : int
+        The run's seed; the data and learner seeds derive from it
+        (:func:`bnnlab._validation.derive_seeds`).
+    epochs : int
+    out : path
+        Records directory (``<learner>-<dataset>-<id>.jsonl``).
+    data_root : path, optional
+        Directory searched first for data files.
+    overrides : dict, optional
+        Hyperparameters replacing the configuration's defaults.
+    backend : {"auto", "numba", "numpy", "cupy"}
+        Bit-kernel backend of the learner (not part of the record: results are identical).
+    progress : bool
+        Show a progress bar.
+    """
+    from bnnlab.data import load_binary
+    from bnnlab.learn import get
+
+    config = learner_config(learner, dataset, width, **dict(overrides or {}))
+    seed = check_int(seed, "seed", minimum=0)
+    epochs = check_int(epochs, "epochs", minimum=1)
+    name = f"{learner}-{dataset}"
+    rec = RunRecorder(Path(out), name, run_config(learner, dataset, width, seed, epochs, config))
     if rec.finished:
-        return [r for r in read_records(out, f"{learner}-{dataset}") if r["run"] == rec.id]
-    xtr, ytr, xte, yte = load_dataset(dataset, seed, root=data_root)
-    model = make_learner(learner, widths, xtr.shape[1], int(ytr.max()) + 1, seed=seed, **overrides)
+        return [r for r in read_records(out, name) if r["run"] == rec.id]
+    data_seed, learner_seed = derive_seeds(seed)
+    xtr, ytr, xte, yte = load_binary(dataset, data_seed, root=data_root)
+    model = get(learner)(config, seed=learner_seed, backend=backend)
     t0 = time.perf_counter()
 
     def on_epoch(row: dict[str, Any]) -> None:
@@ -179,6 +183,54 @@ def run_one(
     model.fit(xtr, ytr, epochs=epochs, x_test=xte, y_test=yte, callback=on_epoch, progress=progress)
     rec.finish()
     return rec.rows
+
+
+def check_backend(backend: str) -> str:
+    """Validate a learner ``backend`` here, before any data is read (the error says why a named
+    backend is unavailable, e.g. ``"cupy"`` without cupy)."""
+    from bnnlab.learn.local.engine import array_namespace
+
+    array_namespace(backend)
+    return backend
+
+
+def run_seeds(
+    learner: str,
+    dataset: str,
+    width: str,
+    *,
+    seeds: int,
+    epochs: int,
+    out: str | os.PathLike[str],
+    data_root: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    backend: str = "auto",
+    log: Callable[[str], None] | None = None,
+    tag: str = "",
+) -> list[float]:
+    """Run seeds ``0..seeds-1`` of one configuration (resuming finished runs); return the
+    final-epoch test accuracies. ``log`` gets one line per run (prefixed by ``tag``)."""
+    finals = []
+    for seed in range(seeds):
+        t0 = time.perf_counter()
+        hist = run_one(
+            learner,
+            dataset,
+            width,
+            seed,
+            epochs=epochs,
+            out=out,
+            data_root=data_root,
+            overrides=overrides,
+            backend=backend,
+        )
+        finals.append(float(hist[-1]["test_accuracy"]))
+        if log:
+            log(
+                f"{learner} {dataset} {tag or width} seed {seed}: {finals[-1]:.2f}% "
+                f"({time.perf_counter() - t0:.0f} s)"
+            )
+    return finals
 
 
 def reproduce(
@@ -191,51 +243,65 @@ def reproduce(
     out: str | os.PathLike[str],
     data_root: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
+    backend: str = "auto",
     log: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run widths × seeds (resuming finished runs); return one ours-vs-paper row per width."""
+    """Run widths × seeds (resuming finished runs); return one ours-vs-paper row per width.
+
+    Every configuration is built (and so validated) before the first run; ``overrides`` replace
+    the paper's hyperparameters. The table is also written as the record
+    ``reproduce-<learner>-<dataset>``.
+    """
     check_choice(learner, "learner", LEARNERS)
-    check_choice(dataset, "dataset", DATASETS)
     seeds = check_int(seeds, "seeds", minimum=1)
     epochs = check_int(epochs, "epochs", minimum=1)
     widths = list(widths) if widths else paper_widths(learner, dataset)
     for w in widths:
-        parse_width(learner, w)
+        learner_config(learner, dataset, w, **dict(overrides or {}))
+    check_backend(backend)
     rows = []
     for w in widths:
-        finals = []
-        for seed in range(seeds):
-            t0 = time.perf_counter()
-            hist = run_one(
-                learner,
-                dataset,
-                w,
-                seed,
-                epochs=epochs,
-                out=out,
-                data_root=data_root,
-                overrides=overrides,
-            )
-            finals.append(float(hist[-1]["test_accuracy"]))
-            if log:
-                log(
-                    f"{learner} {dataset} {w} seed {seed}: {finals[-1]:.2f}% "
-                    f"({time.perf_counter() - t0:.0f} s)"
-                )
-        rows.append(_table_row(learner, dataset, w, finals, epochs))
-    _write_table(out, learner, dataset, widths, seeds, epochs, overrides, rows)
+        finals = run_seeds(
+            learner,
+            dataset,
+            w,
+            seeds=seeds,
+            epochs=epochs,
+            out=out,
+            data_root=data_root,
+            overrides=overrides,
+            backend=backend,
+            log=log,
+        )
+        rows.append(table_row("width", w, finals, epochs, paper_value(learner, dataset, w)))
+    write_table(
+        out,
+        f"reproduce-{learner}-{dataset}",
+        {"learner": learner, "dataset": dataset, "widths": widths, "seeds": seeds,
+         "epochs": epochs, "seeding": SEEDING, **dict(overrides or {})},
+        [{"learner": learner, "dataset": dataset, **r} for r in rows],
+    )  # fmt: skip
     return rows
 
 
-def _table_row(
-    learner: str, dataset: str, width: str, finals: Sequence[float], epochs: int
+def paper_value(learner: str, dataset: str, width: str) -> tuple[float | None, float | None]:
+    """The paper's ``(mean, std)`` for a width on a dataset (``(None, None)`` if not reported)."""
+    return PAPER.get(learner, {}).get(dataset, {}).get(width, (None, None))
+
+
+def table_row(
+    key: str,
+    label: Any,
+    finals: Sequence[float],
+    epochs: int,
+    paper: tuple[float | None, float | None],
 ) -> dict[str, Any]:
-    ref_mean, ref_std = PAPER[learner].get(dataset, {}).get(width, (None, None))
+    """One ours-vs-paper row: ``{key: label, seeds, epochs, mean, std, paper_mean, paper_std,
+    diff, finals}`` (population std over the seeds; ``diff = mean - paper_mean``)."""
+    ref_mean, ref_std = paper
     mean = float(np.mean(finals))
     return {
-        "learner": learner,
-        "dataset": dataset,
-        "width": width,
+        key: label,
         "seeds": len(finals),
         "epochs": epochs,
         "mean": mean,
@@ -247,23 +313,54 @@ def _table_row(
     }
 
 
-def _write_table(out, learner, dataset, widths, seeds, epochs, overrides, rows) -> None:
-    table = RunRecorder(
-        Path(out),
-        f"reproduce-{learner}-{dataset}",
-        {
-            "learner": learner,
-            "dataset": dataset,
-            "widths": widths,
-            "seeds": seeds,
-            "epochs": epochs,
-            **{k: v for k, v in (overrides or {}).items() if k != "backend"},
-        },
-    )
+def write_table(
+    out: str | os.PathLike[str], name: str, config: dict[str, Any], rows: Sequence[dict]
+) -> None:
+    """Write summary ``rows`` as the finished record ``name`` (keyed by ``config``) under ``out``."""
+    table = RunRecorder(Path(out), name, config)
     table.rows = []
     for r in rows:
         table.append(r)
     table.finish()
+
+
+def finished_finals(
+    out: str | os.PathLike[str],
+    learner: str,
+    dataset: str,
+    epochs: int,
+    label: Callable[[dict[str, Any]], Any],
+) -> dict[Any, list[float]]:
+    """Final-epoch test accuracies of the *finished* runs under ``out``, grouped by ``label(row)``.
+
+    Only runs of ``learner`` on ``dataset`` with ``epochs`` epochs and today's seeding count;
+    ``label(row)`` (a row carries its run's ``width`` and learner ``config``) returns the group of
+    a run or ``None`` to leave it out. Each group lists one accuracy per seed, by seed.
+    """
+    check_choice(learner, "learner", LEARNERS)
+    try:
+        records = read_records(out, f"{learner}-{dataset}")
+    except FileNotFoundError:
+        return {}
+    last: dict[tuple[Any, int], tuple[int, float]] = {}
+    for r in records:
+        if (r.get("learner"), r.get("dataset"), r.get("epochs"), r.get("seeding")) != (
+            learner,
+            dataset,
+            epochs,
+            SEEDING,
+        ):
+            continue
+        group = label(r)
+        if group is None:
+            continue
+        key = (group, int(r["seed"]))
+        if key not in last or r["epoch"] > last[key][0]:
+            last[key] = (r["epoch"], float(r["test_accuracy"]))
+    out_: dict[Any, list[float]] = {}
+    for (group, _), (_, acc) in sorted(last.items(), key=lambda kv: kv[0][1]):
+        out_.setdefault(group, []).append(acc)
+    return out_
 
 
 def summarize(
@@ -273,62 +370,53 @@ def summarize(
     out: str | os.PathLike[str],
     epochs: int = 50,
     widths: Sequence[str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Ours-vs-paper rows from the *finished* runs under ``out`` (no training).
 
-    Every finished run of ``learner`` on ``dataset`` with ``epochs`` epochs and the paper's
-    hyperparameters counts (its recorded learner configuration equals today's default one, so
-    runs made with overrides or under an older default are left out), whatever its seed; widths
-    without runs are left out.
+    Every finished run of ``learner`` on ``dataset`` with ``epochs`` epochs, today's seeding and
+    the paper's hyperparameters (or ``overrides`` of them) counts: its recorded learner
+    configuration must equal the one built today, so runs made with other hyperparameters or under
+    an older default are left out, whatever their seed. Widths without runs are left out.
     """
-    check_choice(learner, "learner", LEARNERS)
-    check_choice(dataset, "dataset", DATASETS)
-    try:
-        records = read_records(out, f"{learner}-{dataset}")
-    except FileNotFoundError:
-        return []
-    n_features, n_classes = SHAPES[dataset]
-    defaults: dict[str, dict[str, Any]] = {}
-    last: dict[tuple[str, int], tuple[int, float]] = {}
-    for r in records:
-        if (r.get("learner"), r.get("dataset"), r.get("epochs")) != (learner, dataset, epochs):
-            continue
+    overrides = dict(overrides or {})
+    defaults: dict[str, Any] = {}
+
+    def default_width(r: dict[str, Any]) -> str | None:
         w = r["width"]
         if w not in defaults:
-            widths_w = parse_width(learner, w)
-            defaults[w] = make_config(learner, widths_w, n_features, n_classes).to_dict()
-        if r.get("config") != defaults[w]:  # overrides, an older default, or an older record
-            continue
-        key = (r["width"], int(r["seed"]))
-        if key not in last or r["epoch"] > last[key][0]:
-            last[key] = (r["epoch"], float(r["test_accuracy"]))
+            defaults[w] = learner_config(learner, dataset, w, **overrides).to_dict()
+        return w if r.get("config") == defaults[w] else None
+
+    finals = finished_finals(out, learner, dataset, epochs, default_width)
     wanted = list(widths) if widths else paper_widths(learner, dataset)
-    found = sorted({w for w, _ in last}, key=lambda w: [int(k) for k in w.split("_")])
-    rows = []
-    for w in [w for w in wanted if w in found] + [
+    found = sorted(finals, key=parse_width)
+    order = [w for w in wanted if w in finals] + [
         w for w in found if w not in wanted and not widths
-    ]:
-        finals = [acc for (ww, _), (_, acc) in sorted(last.items()) if ww == w]
-        rows.append(_table_row(learner, dataset, w, finals, epochs))
-    return rows
+    ]
+    return [
+        table_row("width", w, finals[w], epochs, paper_value(learner, dataset, w)) for w in order
+    ]
 
 
-def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Text table: width, ours (mean ± std, seeds × epochs), paper, difference."""
+def format_table(rows: Sequence[dict[str, Any]], key: str = "width") -> str:
+    """Text table: ``key`` (the width, or an ablation's value), ours (mean ± std, seeds ×
+    epochs), paper (``≈`` where a row's ``paper_approx`` is true), difference."""
 
     def pm(mean: float | None, std: float | None) -> str:
         if mean is None:
             return "—"
         return f"{mean:6.2f} ± {std:4.2f}" if std is not None else f"{mean:6.2f}"
 
-    head = f"{'width':>9}  {'ours':>15}  {'runs':>9}  {'paper':>15}  {'diff':>6}"
+    head = f"{key:>9}  {'ours':>15}  {'runs':>9}  {'paper':>15}  {'diff':>6}"
     lines = [head, "-" * len(head)]
     for r in rows:
         diff = "—" if r["diff"] is None else f"{r['diff']:+.2f}"
         lines.append(
-            f"{r['width']:>9}  {pm(r['mean'], r['std']):>15}  "
+            f"{r[key]!s:>9}  {pm(r['mean'], r['std']):>15}  "
             f"{str(r['seeds']) + 'x' + str(r['epochs']) + 'ep':>9}  "
-            f"{pm(r['paper_mean'], r['paper_std']):>15}  {diff:>6}"
+            f"{('≈ ' if r.get('paper_approx') else '') + pm(r['paper_mean'], r['paper_std']):>15}"
+            f"  {diff:>6}"
         )
     return "\n".join(lines)
 

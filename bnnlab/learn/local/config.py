@@ -43,7 +43,14 @@ def default_group_size(width: int) -> int:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class LocalHyperparameters(Config):
-    """Hyperparameters shared by every gradient-free learner (keyword-only fields)."""
+    """Hyperparameters shared by every gradient-free learner (keyword-only fields).
+
+    ``sign_zero`` is ``sign(0)`` of the hidden weights and pre-activations
+    (:func:`bnnlab.signs.sign`): ``"zero"`` (0, what the authors' dense integer code computes for
+    both learners, since it calls ``cupy.sign`` on integer arrays; the default) or ``"plus"`` (+1,
+    strictly binary). Local heads and the CP+R readout always use +1. Configurations saved before
+    the field existed load as ``"plus"`` (:meth:`from_dict`).
+    """
 
     rob: float = _field(
         0.25, "robustness: a sample whose top-1 minus top-2 score is below floor(rob K) is wrong"
@@ -53,6 +60,11 @@ class LocalHyperparameters(Config):
     step: int = _field(2, "increment of the hidden weights (error update and reinforcement)")
     clip: int | None = _field(None, "clip hidden weights to [-clip, clip] (default: no clipping)")
     batch_size: int = _field(100, "mini-batch size")
+    sign_zero: str = _field(
+        "zero",
+        "sign(0) of hidden weights and pre-activations: 0 as the authors' dense code, "
+        "or +1 (strictly binary)",
+    )
 
     #: Hidden layers used when a caller gives none (the paper's largest network).
     DEFAULT_LAYERS: ClassVar[tuple[int, ...]] = ()
@@ -67,6 +79,14 @@ class LocalHyperparameters(Config):
         check_int(self.batch_size, "batch_size", minimum=1)
         if self.clip is not None:
             check_int(self.clip, "clip", minimum=1)
+        check_choice(self.sign_zero, "sign_zero", ZERO_RULES)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any:
+        """Inverse of :meth:`to_dict` (configurations saved before ``sign_zero`` existed: ``"plus"``)."""
+        if isinstance(d, dict) and "sign_zero" not in d:
+            d = {**d, "sign_zero": "plus"}
+        return super().from_dict(d)
 
 
 def _bool(value: Any, name: str) -> bool:
@@ -93,11 +113,7 @@ class LocalBinaryConfig(LocalHyperparameters):
     train_head : bool
         Train the last local head (multiclass perceptron on its integer state) instead of keeping
         it frozen (the paper's main runs keep it frozen).
-    sign_zero : {"zero", "plus"}
-        ``sign(0)`` of hidden weights and pre-activations (:func:`bnnlab.signs.sign`): ``"zero"``
-        (0, as the authors' dense integer code computes; the default) or ``"plus"`` (+1, strictly
-        binary). Heads always use +1.
-    rob, p_r, init_std, step, clip, batch_size
+    rob, p_r, init_std, step, clip, batch_size, sign_zero
         See :class:`LocalHyperparameters`.
     """
 
@@ -108,11 +124,6 @@ class LocalBinaryConfig(LocalHyperparameters):
         None, "group size per layer (default: the paper's table, else the width)"
     )
     train_head: bool = _field(False, "train the last local head instead of keeping it fixed")
-    sign_zero: str = _field(
-        "zero",
-        "sign(0) of hidden weights and pre-activations: 0 as the authors' dense code, "
-        "or +1 (strictly binary)",
-    )
 
     DEFAULT_LAYERS: ClassVar[tuple[int, ...]] = (525, 525)
 
@@ -141,7 +152,6 @@ class LocalBinaryConfig(LocalHyperparameters):
         object.__setattr__(self, "groups", groups)
         self._check_hyper()
         object.__setattr__(self, "train_head", _bool(self.train_head, "train_head"))
-        check_choice(self.sign_zero, "sign_zero", ZERO_RULES)
 
     @classmethod
     def from_layers(
@@ -155,13 +165,6 @@ class LocalBinaryConfig(LocalHyperparameters):
         """``N_{l-1}`` of every layer."""
         return (self.n_features, *self.layers[:-1])
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LocalBinaryConfig:
-        """Inverse of :meth:`to_dict` (configurations saved before ``sign_zero`` existed: ``"plus"``)."""
-        if isinstance(d, dict) and "sign_zero" not in d:
-            d = {**d, "sign_zero": "plus"}
-        return super().from_dict(d)
-
 
 @dataclasses.dataclass(frozen=True)
 class CPRConfig(LocalHyperparameters):
@@ -170,7 +173,9 @@ class CPRConfig(LocalHyperparameters):
     One hidden layer of ``hidden`` clipped-perceptron-with-reinforcement units, a fixed majority
     layer over consecutive groups of ``group`` units (``K2 = hidden / group``), and a fixed random
     ±1 readout ``K2 x C``. The network is written ``K1_K2`` (:meth:`from_layers`); the margin
-    threshold is ``floor(rob K2)`` on the readout. Other fields as in :class:`LocalHyperparameters`.
+    threshold is ``floor(rob K2)`` on the readout. Other fields as in :class:`LocalHyperparameters`;
+    under ``sign_zero="zero"`` the committee majorities are ``sign`` with ``sign(0) = 0`` too (a
+    tied committee votes 0 and is not wrong), as in the authors' code.
     """
 
     n_features: int = _field(REQUIRED, "input size D", cli=False)

@@ -6,22 +6,29 @@ units with integer hidden weights ``W (D x K1)``, a fixed majority layer over co
 
     h = x @ sign(W)      a = sign(h)      c_k = sign(sum_{j in group k} a_j)      s = c @ R
 
+``sign`` of the hidden weights, of ``h`` and of the group sums follows ``config.sign_zero``
+(:class:`~bnnlab.learn.local.config.LocalHyperparameters`): under ``"zero"`` (the default, as the
+authors' dense code computes: ``cupy.sign`` of integer arrays) a zero weight is absent, a unit with
+``h = 0`` votes 0 and a tied committee outputs 0; under ``"plus"`` every sign is ±1 (odd groups
+never tie). The readout ``R = sign(G)`` always uses ``sign(0) = +1`` (like the local heads).
+
 Prediction ``argmax s`` (ties to the lowest class). A sample is wrong when ``argmax s != y`` or
 ``top1 - top2 < floor(rob K2)``. For a wrong sample the target of committee ``k`` is
-``t_k = R[k, y]``; a committee with ``c_k != t_k`` passes its target to its members and only its
-least-wrong member -- ``h_j t_k < 0`` with the smallest ``|h_j|``, ties to the lowest index -- is
-updated::
+``t_k = R[k, y]``; a committee on the wrong side (``c_k t_k < 0``: an output of 0 is not wrong)
+passes its target to its members and only its least-wrong member -- ``h_j t_k < 0`` with the
+smallest ``|h_j|``, ties to the lowest index -- is updated::
 
     W[:, j] += step * t_k * x           (summed over the wrong samples of the mini-batch)
     W += step * sign(W) ⊙ Bernoulli(q)  (reinforcement, q = round(p 2^32)/2^32 as in local-binary)
 
 with ``p = p_r sqrt(1 - acc_prev) sqrt(2 / (pi D))``; ``rob``, ``p_r``, batch size and epochs as in
-the local-binary runs, ``clip`` optional. Group majorities use ``sign(0) = +1`` (odd groups never
-tie). The forward ``h`` and the readout scores run on packed words (:func:`bnnlab.bits.xnor_gemm`)
-and the update is :func:`bnnlab.bits.outer_update`; the committee sums are taken on the integer
-signs of ``h``. The random draws (``W`` then the readout's integer state, one permutation per
-epoch, the reinforcement field) follow :mod:`bnnlab.learn.local.rules`;
-:class:`bnnlab.learn.local.dense.CPRReference` runs the same steps on dense integer products.
+the local-binary runs, ``clip`` optional. The forward ``h`` and the readout scores run on packed
+words through the engine of ``sign_zero`` (:func:`bnnlab.learn.local.engine.packed_engine`: exact
+sparse corrections for the zero entries) and the update is :func:`bnnlab.bits.outer_update`; the
+committee sums are taken on the integer signs of ``h``. The random draws (``W`` then the readout's
+integer state, one permutation per epoch, the reinforcement field) follow
+:mod:`bnnlab.learn.local.rules`; :class:`bnnlab.learn.local.dense.CPRReference` runs the same
+steps on dense integer products.
 
 References
 ----------
@@ -40,7 +47,6 @@ import numpy as np
 
 from bnnlab.learn.local.base import BinaryLearnerBase, _clip
 from bnnlab.learn.local.config import CPRConfig
-from bnnlab.learn.local.engine import PackedEngine
 from bnnlab.learn.local.rules import (
     init_hidden,
     margin_threshold,
@@ -68,9 +74,6 @@ class CPRLearner(BinaryLearnerBase):
 
     config_class = CPRConfig
 
-    def _make_engine(self, config: CPRConfig, backend: str) -> PackedEngine:
-        return PackedEngine(backend)  # CP+R keeps sign(0) = +1 everywhere
-
     def _fan_in(self) -> tuple[int, ...]:
         return (self.config.n_features,)
 
@@ -86,7 +89,7 @@ class CPRLearner(BinaryLearnerBase):
     def _rebuild(self) -> None:
         self.readout = signed(self.readout_state, "plus")
         self._wrep = self.engine.weights(self.hidden[0])
-        self._rrep = self.engine.weights(self.readout_state)
+        self._rrep = self.engine.head_weights(self.readout_state)
 
     def _array_state(self) -> dict[str, Any]:
         return {"hidden_0": self.hidden[0], "readout": self.readout_state}
@@ -97,13 +100,13 @@ class CPRLearner(BinaryLearnerBase):
         self._rebuild()
 
     def _forward(self, x: Any) -> tuple[Any, Any, Any]:
-        """``(h, committee signs c, readout scores s)``."""
-        cfg, eng = self.config, self.engine
+        """``(h, committee signs c, readout scores s)`` (signs with the ``sign_zero`` rule)."""
+        cfg, eng, rule = self.config, self.engine, self.config.sign_zero
         h = eng.preact(x, self._wrep, cfg.n_features)
         n = h.shape[0]
-        votes = signed(h, "plus").reshape(n, cfg.committees, cfg.group).sum(axis=2, dtype=np.int32)
-        c = signed(votes, "plus")
-        s = eng.preact(eng.encode(c), self._rrep, cfg.committees)
+        votes = signed(h, rule).reshape(n, cfg.committees, cfg.group).sum(axis=2, dtype=np.int32)
+        c = signed(votes, rule)
+        s = eng.preact(eng.activate(votes), self._rrep, cfg.committees)
         return h, c, s
 
     def _predict_rep(self, x: Any) -> Any:
@@ -120,7 +123,7 @@ class CPRLearner(BinaryLearnerBase):
             tm.add("selection", t0)
             return correct
         tk = self.readout[:, y[wrong]].T
-        bad = c[wrong] != tk
+        bad = (c[wrong] * tk) < 0  # a committee voting 0 is not on the wrong side
         t = xp.repeat(tk, cfg.group, axis=1)
         m = select_units(h[wrong], t, cfg.group, xp.repeat(bad, cfg.group, axis=1))
         t0 = tm.add("selection", t0)

@@ -112,4 +112,4 @@ class CPRReference(CPRLearner):
 
     def _make_engine(self, config: Any, backend: str) -> DenseEngine:
         _host_only(backend, type(self).__name__)
-        return DenseEngine()
+        return dense_engine(config)
