@@ -236,10 +236,13 @@ class LocalBinaryOracle(_Oracle):
 
 
 class CPROracle(_Oracle):
-    """CP+R committee (REFERENCES.md §2.3), one sample at a time; ``sign(0) = +1`` everywhere.
+    """CP+R committee (REFERENCES.md §2.3), one sample at a time.
 
     ``hidden`` perceptrons in ``hidden / group`` committees (majority of ``group`` consecutive
-    units), a fixed random ±1 readout, margin ``floor(rob K2)``.
+    units), a fixed random ±1 readout, margin ``floor(rob K2)``. ``sign_zero`` is the sign of a
+    zero hidden weight, pre-activation and committee sum: ``"zero"`` (0, the authors' dense code:
+    a zero weight is absent, a unit at ``h = 0`` votes 0, a tied committee outputs 0 and is not on
+    the wrong side) or ``"plus"`` (+1). The readout is always ``sign`` with ties +1.
     """
 
     def __init__(
@@ -256,6 +259,7 @@ class CPROracle(_Oracle):
         step=2,
         clip=None,
         batch_size=100,
+        sign_zero="zero",
     ):
         super().__init__(
             seed=seed,
@@ -266,22 +270,23 @@ class CPROracle(_Oracle):
             clip=clip,
             batch_size=batch_size,
         )
+        self.zero = {"zero": 0, "plus": 1}[sign_zero]
         self.n_features, self.n_classes, self.group = n_features, n_classes, group
         self.committees = hidden // group
         self.hidden = [self.draw_int((n_features, hidden))]
         self.readout_state = self.draw_int((self.committees, n_classes))
 
     def forward(self, inp):
-        signs, readout = sgn(self.hidden[0], 1), sgn(self.readout_state, 1)
+        signs, readout = sgn(self.hidden[0], self.zero), sgn(self.readout_state, 1)
         h = np.array([[int(row @ signs[:, j]) for j in range(signs.shape[1])] for row in inp])
         votes = [
             [
-                int(sgn(h_b, 1)[k * self.group : (k + 1) * self.group].sum())
+                int(sgn(h_b, self.zero)[k * self.group : (k + 1) * self.group].sum())
                 for k in range(self.committees)
             ]
             for h_b in h
         ]
-        c = sgn(np.array(votes), 1)
+        c = sgn(np.array(votes), self.zero)
         s = np.array([[int(c_b @ readout[:, m]) for m in range(self.n_classes)] for c_b in c])
         return h, c, s
 
@@ -303,8 +308,8 @@ class CPROracle(_Oracle):
             any_wrong = True
             for k in range(self.committees):
                 t_k = readout[k, y[b]]
-                if c[b, k] == t_k:
-                    continue  # a right committee passes no error to its members
+                if c[b, k] * t_k >= 0:
+                    continue  # a right (or tied, voting 0) committee passes no error
                 members = range(k * self.group, (k + 1) * self.group)
                 j = least_action(h[b], {u: t_k for u in members}, members)
                 if j is not None:
@@ -312,5 +317,5 @@ class CPROracle(_Oracle):
                     self.stats["selected"] += 1
         if any_wrong:
             self.hidden[0] = self.clipped(self.hidden[0] + delta)
-            self.reinforce(self.hidden[0], self.n_features, 1)
+            self.reinforce(self.hidden[0], self.n_features, self.zero)
         return correct

@@ -157,20 +157,22 @@ CPR_CASES = {
 }
 
 
-def _cpr_pair(cls, case, seed):
+def _cpr_pair(cls, case, seed, sign_zero="zero"):
     d, k1, g, c, bs, extra, _ = CPR_CASES[case]
+    extra = {**extra, "sign_zero": sign_zero}
     cfg = CPRConfig.from_layers(d, c, (k1, k1 // g), batch_size=bs, **extra)
     oracle = CPROracle(d, c, k1, g, seed=seed, batch_size=bs, **extra)
     return cls(cfg, seed=seed), oracle
 
 
+@pytest.mark.parametrize("sign_zero", ["zero", "plus"])
 @pytest.mark.parametrize("seed", [0, 7])
 @pytest.mark.parametrize("cls", [CPRLearner, CPRReference])
 @pytest.mark.parametrize("case", sorted(CPR_CASES))
-def test_cpr_equals_oracle_after_every_batch(cls, case, seed):
+def test_cpr_equals_oracle_after_every_batch(cls, case, seed, sign_zero):
     d, _, _, c, _, extra, data_seed = CPR_CASES[case]
     x, y = _data(data_seed, 70, d, c)
-    model, oracle = _cpr_pair(cls, case, seed)
+    model, oracle = _cpr_pair(cls, case, seed, sign_zero)
     _lockstep(model, oracle, x, y, epochs=3, cpr=True)
     st = oracle.stats
     assert st["selected"] > 0 and st["reinforced"] > 0 and st["epochs_with_accuracy"] >= 2
@@ -178,11 +180,12 @@ def test_cpr_equals_oracle_after_every_batch(cls, case, seed):
         assert int(np.abs(oracle.hidden[0]).max()) == extra["clip"]
 
 
+@pytest.mark.parametrize("sign_zero", ["zero", "plus"])
 @pytest.mark.parametrize("cls", [CPRLearner, CPRReference])
-def test_cpr_fit_rows_equal_oracle_epochs(cls):
+def test_cpr_fit_rows_equal_oracle_epochs(cls, sign_zero):
     d, _, _, c, _, _, _ = CPR_CASES["k2-4"]
     x, y = _data(9, 80, d, c)
-    model, oracle = _cpr_pair(cls, "k2-4", seed=5)
+    model, oracle = _cpr_pair(cls, "k2-4", seed=5, sign_zero=sign_zero)
     for _ in range(3):
         (row,) = model.fit(x, y, epochs=1)
         assert row["train_accuracy"] == oracle.fit_epoch(x, y)
