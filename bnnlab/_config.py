@@ -2,7 +2,8 @@
 
 Every configuration in bnnlab (learners, methods, devices, solvers) is a frozen dataclass whose
 fields carry ``metadata["help"]`` (what the field means, one line) and ``metadata["cli"]`` (whether
-a command-line option sets it). :class:`Config` gives them ``to_dict``/``from_dict`` (JSON-ready,
+a command-line option sets it) and ``metadata["choices"]`` (its valid values, if a closed set).
+:class:`Config` gives them ``to_dict``/``from_dict`` (JSON-ready,
 unknown keys refused by name) and :meth:`Config.cli_fields`; :func:`field` writes such a field.
 """
 
@@ -17,9 +18,10 @@ __all__ = ["REQUIRED", "Config", "field"]
 REQUIRED: Any = object()
 
 
-def field(default: Any, help: str, *, cli: bool = True) -> Any:
-    """A dataclass field with its help text (and whether a CLI option sets it)."""
-    meta = {"help": help, "cli": cli}
+def field(default: Any, help: str, *, cli: bool = True, choices: Any = None) -> Any:
+    """A dataclass field with its help text, whether a CLI option sets it, and its choices
+    (a tuple, or a callable returning them from a registry when asked)."""
+    meta = {"help": help, "cli": cli, "choices": choices}
     if default is REQUIRED:
         return dataclasses.field(metadata=meta)
     if isinstance(default, list | dict | set):
@@ -29,6 +31,14 @@ def field(default: Any, help: str, *, cli: bool = True) -> Any:
 
 class Config:
     """Mixin for configuration dataclasses (see the module docstring)."""
+
+    @staticmethod
+    def choices(f: dataclasses.Field) -> tuple[Any, ...] | None:
+        """The valid values of field ``f`` (``None``: any value of its type)."""
+        c = f.metadata.get("choices")
+        if c is None:
+            return None
+        return tuple(c() if callable(c) else c)
 
     @classmethod
     def cli_fields(cls) -> list[dataclasses.Field]:

@@ -21,8 +21,8 @@ ALIASES = M.available()
 def small_config(alias: str):
     cls = M.get(alias).config_class
     names = {f.name for f in dataclasses.fields(cls)}
-    if "hidden" in names:
-        return cls(hidden=(24,), batch_size=50)
+    if "binarizer" in names:  # latent-weight methods
+        return cls(layers=(24,), batch_size=50)
     layers = (22, 2) if alias == "cp-r" else (15, 15)
     return cls(layers=layers, batch_size=50)
 

@@ -1,6 +1,6 @@
 r"""Latent-weight training (any binarizer × any optimiser) as a training method.
 
-The network is :func:`bnnlab.nn.binary_mlp` on the data's ±1 features (``784-hidden-10`` on
+The network is :func:`bnnlab.nn.binary_mlp` on the data's ±1 features (``784-layers-10`` on
 Fashion-MNIST): binarised weights in every layer but the real-valued output layer (``last="real"``)
 or all of them (``last="binary"``), binarised activations, BatchNorm after each hidden layer. It is
 trained by :func:`bnnlab.learn.latent.train` with softmax cross-entropy and the optimiser chosen by
@@ -48,23 +48,41 @@ MODELS = ("mlp",)
 SCHEDULES = ("constant", "cosine")
 
 
+def _binarizers() -> list[str]:
+    from bnnlab.nn import binarizers
+
+    return binarizers.available()
+
+
+def _optimizers() -> list[str]:
+    from bnnlab import optim
+
+    return optim.available()
+
+
 @dataclasses.dataclass(frozen=True)
 class LatentConfig(Config):
     """Hyperparameters of latent-weight training (see the module docstring)."""
 
-    hidden: tuple[int, ...] = field((256, 256), "hidden widths of the binary MLP")
-    model: str = field("mlp", "network (binary_mlp: BatchNorm after each hidden layer)")
-    binarizer: str = field("ste_sign", "weight binarizer alias (bnnlab.nn.binarizers)")
-    act_binarizer: str = field("ste_sign", "activation binarizer alias")
-    last: str = field("real", "output layer: real (with bias) or binary (+ BatchNorm)")
+    layers: tuple[int, ...] = field((256, 256), "hidden widths of the binary MLP, e.g. 256,256")
+    model: str = field(
+        "mlp", "network (mlp: binary_mlp, BatchNorm after each hidden layer)", choices=MODELS
+    )
+    binarizer: str = field(
+        "ste_sign", "weight binarizer alias (bnnlab.nn.binarizers)", choices=_binarizers
+    )
+    act_binarizer: str = field("ste_sign", "activation binarizer alias", choices=_binarizers)
+    last: str = field(
+        "real", "output layer: real (with bias) or binary (+ BatchNorm)", choices=("real", "binary")
+    )
     scale: bool = field(False, "learnable per-channel scale alpha on binarised layers")
-    optimizer: str = field("adam", "optimiser alias (bnnlab.optim)")
+    optimizer: str = field("adam", "optimiser alias (bnnlab.optim)", choices=_optimizers)
     lr: float = field(1e-3, "learning rate")
     options: dict[str, Any] | None = field(
         None, "extra optimiser arguments, e.g. threshold=1e-8,gamma=1e-4"
     )
     weight_decay: float = field(0.0, "l2 on the non-binarised parameters")
-    schedule: str = field("constant", "learning-rate schedule: constant or cosine")
+    schedule: str = field("constant", "learning-rate schedule", choices=SCHEDULES)
     warmup: int = field(0, "linear warm-up epochs of the cosine schedule")
     batch_size: int = field(100, "mini-batch size")
 
@@ -72,10 +90,10 @@ class LatentConfig(Config):
         from bnnlab import optim
         from bnnlab.nn import binarizers
 
-        hidden = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        if not hidden:
-            raise ValueError("hidden: expected at least one hidden width")
-        object.__setattr__(self, "hidden", tuple(check_int(h, "hidden", minimum=1) for h in hidden))
+        layers = (self.layers,) if isinstance(self.layers, int) else tuple(self.layers)
+        if not layers:
+            raise ValueError("layers: expected at least one hidden width")
+        object.__setattr__(self, "layers", tuple(check_int(h, "layers", minimum=1) for h in layers))
         check_choice(self.model, "model", MODELS)
         check_choice(self.binarizer, "binarizer", binarizers.available())
         check_choice(self.act_binarizer, "act_binarizer", binarizers.available())
@@ -117,7 +135,7 @@ def _build_model(cfg: LatentConfig, n_features: int, n_classes: int, *, seed: An
 
     return nn.binary_mlp(
         n_features,
-        cfg.hidden,
+        cfg.layers,
         n_classes,
         weight_binarizer=_binarizer(cfg.binarizer, seed),
         act_binarizer=cfg.act_binarizer,
@@ -248,7 +266,7 @@ class LatentMethod(Method):
         r = cost_report(
             "local-binary",
             self.n_features,
-            list(self.config.hidden),
+            list(self.config.layers),
             self.n_classes,
             batch_size=self.config.batch_size,
             n_train=n_train,

@@ -64,6 +64,7 @@ class LocalHyperparameters(Config):
         "zero",
         "sign(0) of hidden weights and pre-activations: 0 as the authors' dense code, "
         "or +1 (strictly binary)",
+        choices=ZERO_RULES,
     )
 
     #: Hidden layers used when a caller gives none (the paper's largest network).

@@ -37,7 +37,11 @@ def method_config_class(learner_config: type, name: str) -> type:
             tuple[int, ...],
             dataclasses.field(
                 default=learner_config.DEFAULT_LAYERS,
-                metadata={"help": "hidden widths, e.g. 525,525 (cp-r: K1,K2)", "cli": True},
+                metadata={
+                    "help": "hidden widths, e.g. 525,525 (cp-r: K1,K2)",
+                    "cli": True,
+                    "choices": None,
+                },
             ),
         )
     ]
