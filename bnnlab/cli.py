@@ -54,15 +54,6 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], Callable[...
 DEFAULT_DATASET = "fashion-mnist"
 
 
-def _field_choices(name: str) -> tuple[str, ...] | None:
-    """Choices of a string configuration field (its type comes from its annotation)."""
-    if name == "sign_zero":
-        from bnnlab.signs import ZERO_RULES
-
-        return tuple(ZERO_RULES)
-    return None
-
-
 def command(name: str, help: str) -> Callable:
     """Register a subcommand: ``@command("train", "...")`` on ``setup(parser) -> handler``."""
 
@@ -98,6 +89,12 @@ def _learners() -> list[str]:
     return available()
 
 
+def _methods() -> list[str]:
+    from bnnlab.learn.method import available
+
+    return available()
+
+
 def _datasets() -> list[str]:
     from bnnlab.data import binary_datasets
 
@@ -110,21 +107,73 @@ def _config_class(learner: str) -> type:
     return get(learner).config_class
 
 
+def _method_config(method: str) -> type:
+    from bnnlab.learn.method import get
+
+    return get(method).config_class
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
 def _hyper_fields() -> dict[str, tuple[dataclasses.Field, type, list[str]]]:
-    """``{field name: (field, its type, learners whose configuration has it)}``, in field order."""
+    """``{field name: (field, its type, methods whose configuration has it)}``, in field order.
+
+    The methods' configurations hold every learner hyperparameter (the gradient-free methods take
+    their fields from the learners' configurations); ``layers`` is the separate ``--layers``.
+    """
     fields: dict[str, tuple[dataclasses.Field, type, list[str]]] = {}
-    for learner in _learners():
-        cls = _config_class(learner)
+    for learner in _methods():
+        cls = _method_config(learner)
         hints = typing.get_type_hints(cls)
         for f in cls.cli_fields():
+            if f.name == "layers":
+                continue
             if f.name not in fields:
                 fields[f.name] = (f, hints[f.name], [])
             fields[f.name][2].append(learner)
     return fields
+
+
+def _index(method: str, name: str) -> int:
+    return [f.name for f in dataclasses.fields(_method_config(method))].index(name)
+
+
+def _config_choices(f: dataclasses.Field) -> tuple[Any, ...] | None:
+    from bnnlab._config import Config
+
+    return Config.choices(f)
+
+
+def _latent_methods() -> list[str]:
+    from bnnlab.learn.latent_method import LatentMethod
+    from bnnlab.learn.method import get
+
+    return [m for m in _methods() if issubclass(get(m), LatentMethod)]
+
+
+def _who(methods: Sequence[str]) -> str:
+    """``methods`` in few words (the latent-weight family as one name)."""
+    latent = _latent_methods()
+    if latent and set(latent) <= set(methods):
+        return ", ".join(["latent-weight methods", *(m for m in methods if m not in latent)])
+    return ", ".join(methods)
+
+
+def _options(text: str) -> dict[str, Any]:
+    """``"threshold=1e-8,inner=adam"`` → ``{"threshold": 1e-08, "inner": "adam"}`` (JSON values,
+    else strings): the command-line form of a table of optimiser arguments."""
+    out: dict[str, Any] = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected key=value[,key=value...], got {text!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value.strip()
+    return out
 
 
 def _value_type(hint: Any, name: str) -> Any:
@@ -140,24 +189,29 @@ def _value_type(hint: Any, name: str) -> Any:
         return _int_tuple
     if hint in (int, float, str):
         return hint
+    if typing.get_origin(hint) is dict:
+        return _options
     raise TypeError(f"{name}: no command-line form for the type {hint}")
 
 
 def _hyper_options(p: argparse.ArgumentParser) -> None:
     """One option per configuration field a command line sets (see the module docstring)."""
     fields = _hyper_fields()
-    everyone = set(_learners())
+    everyone = set(_methods())
     g = p.add_argument_group(
-        "hyperparameters (an option left out keeps the learner configuration's default)"
+        "hyperparameters (an option left out keeps the method configuration's default)"
     )
     for name, (f, hint, learners) in fields.items():
         default = list(f.default) if isinstance(f.default, tuple) else f.default
+        defaults = {
+            repr(dataclasses.fields(_method_config(m))[_index(m, name)].default) for m in learners
+        }
         text = f.metadata["help"]
         if "default" not in text:  # a help text may say what its default means
-            text += f" (default: {default})"
+            text += f" (default: {default})" if len(defaults) == 1 else " (default: the method's)"
         text = text.replace("%", "%%")
         if set(learners) != everyone:
-            text += f"; {', '.join(learners)} only"
+            text += f"; {_who(learners)} only"
         kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": text}
         kind = _value_type(hint, name)
         if kind is None:
@@ -166,15 +220,16 @@ def _hyper_options(p: argparse.ArgumentParser) -> None:
             kw["type"] = kind
             if kind is _int_tuple:
                 kw["metavar"] = "N[,N...]"
-            if _field_choices(name) is not None:
-                kw["choices"] = _field_choices(name)
+            choices = _config_choices(f)
+            if choices is not None:
+                kw["choices"] = choices
         g.add_argument(_flag(name), **kw)
 
 
 def _given_hyper(args: argparse.Namespace, learner: str) -> dict[str, Any]:
     """The hyperparameter options given on the command line; one of another learner is an error."""
     given = {name: getattr(args, name) for name in _hyper_fields() if hasattr(args, name)}
-    own = {f.name for f in _config_class(learner).cli_fields()}
+    own = {f.name for f in _method_config(learner).cli_fields()} - {"layers"}
     for name in given:
         if name not in own:
             raise ValueError(
@@ -248,9 +303,9 @@ def _out_dir(path: Path, flag: str = "--out") -> Path:
 # train
 
 
-@command("train", "train a gradient-free binary learner (local-binary, cp-r, their dense twins)")
+@command("train", "train any registered method (bnnlab methods lists them)")
 def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
-    p.add_argument("learner", choices=_learners())
+    p.add_argument("method", choices=_methods(), metavar="METHOD", help=", ".join(_methods()))
     p.add_argument(
         "--dataset",
         choices=_datasets(),
@@ -261,17 +316,14 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
         "--layers",
         type=_int_tuple,
         default=None,
-        help="hidden widths, e.g. 525,525 (cp-r: K1,K2, e.g. 880,80); default: the learner's "
-        + ", ".join(
-            f"{a} {','.join(map(str, _config_class(a).DEFAULT_LAYERS))}" for a in _learners()
-        ),
+        help="hidden widths, e.g. 525,525 (cp-r: K1,K2, e.g. 880,80); default: the method's",
     )
     p.add_argument("--epochs", type=int, default=50, help="total epochs (also when resuming)")
     p.add_argument(
         "--seed",
         type=int,
         default=None,
-        help="run seed; the data split and the learner get independent seeds spawned from it "
+        help="run seed; the data split and the method get independent seeds spawned from it "
         "(default: 0; with --resume: the checkpoint's)",
     )
     p.add_argument(
@@ -290,6 +342,15 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("--no-progress", action="store_true")
     _hyper_options(p)
     return _train
+
+
+def _build_method_config(method: str, layers: Sequence[int] | None, hyper: dict[str, Any]) -> Any:
+    """The method's configuration (shape-free: validated before any data is read)."""
+    kwargs = dict(hyper) if layers is None else {**hyper, "layers": tuple(layers)}
+    try:
+        return _method_config(method)(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise _option_error(exc) from exc
 
 
 def _refuse_conflicts(
@@ -331,18 +392,18 @@ def _recorded_rows(path: Path, upto: int) -> list[dict[str, Any]]:
 
 def _train(args: argparse.Namespace) -> int:
     from bnnlab._validation import SEEDING, derive_seeds
-    from bnnlab.data import load_binary
+    from bnnlab.data import binary_info, load_binary
     from bnnlab.experiments.records import RunRecorder
-    from bnnlab.learn import get
-    from bnnlab.learn.local.checkpoint import load_checkpoint, save_checkpoint
+    from bnnlab.learn.checkpoint import load_method, save_method
+    from bnnlab.learn.method import TrainData, get
 
-    hyper = _given_hyper(args, args.learner)
+    hyper = _given_hyper(args, args.method)
     epochs = _positive(args.epochs, "--epochs")
     out = _out_dir(args.out)
     _check_backend(args.backend)
     if args.resume is not None:
-        model, meta = load_checkpoint(args.resume, backend=args.backend, expect=args.learner)
-        extra = meta.get("extra", {})
+        model, meta = load_method(args.resume, backend=args.backend, expect=args.method)
+        extra = meta["extra"]
         if extra.get("seeding") != SEEDING:
             raise ValueError(
                 f"--resume: {args.resume} was written by an older bnnlab (seeding "
@@ -350,25 +411,35 @@ def _train(args: argparse.Namespace) -> int:
                 "continued exactly — start a new run"
             )
         dataset, seed, config = extra["dataset"], extra["seed"], model.config
-        _refuse_conflicts(args, hyper, config, dataset, seed)
+        # compare with the normalised configuration the run trains with (a learner's, if any)
+        _refuse_conflicts(args, hyper, getattr(model, "learner", model).config, dataset, seed)
     else:
         dataset = args.dataset or DEFAULT_DATASET
         seed = _positive(0 if args.seed is None else args.seed, "--seed", minimum=0)
-        layers = args.layers or _config_class(args.learner).DEFAULT_LAYERS
-        config = _build_config(args.learner, dataset, layers, hyper)  # before any data is read
+        config = _build_method_config(args.method, args.layers, hyper)  # before data is read
         model = None
-    data_seed, learner_seed = derive_seeds(seed, "--seed")
+    data_seed, method_seed = derive_seeds(seed, "--seed")
     if model is None:
-        model = get(args.learner)(config, seed=learner_seed, backend=args.backend)
+        n_features, n_classes = binary_info(dataset).shape
+        try:
+            model = get(args.method)(
+                config,
+                n_features=n_features,
+                n_classes=n_classes,
+                seed=method_seed,
+                backend=args.backend,
+            )
+        except (TypeError, ValueError) as exc:
+            raise _option_error(exc) from exc
     remaining = epochs - model.epoch
     if remaining < 0:
         raise ValueError(f"--epochs: the checkpoint is already at epoch {model.epoch}")
-    xtr, ytr, xte, yte = load_binary(dataset, data_seed, root=args.data_root)
+    data = TrainData(*load_binary(dataset, data_seed, root=args.data_root), name=dataset)
 
-    name = f"train-{args.learner}-{dataset}"
+    name = f"train-{args.method}-{dataset}"
     # the run id leaves the epoch count out: a resumed run continues the same record
     run = {
-        "learner": args.learner,
+        "method": args.method,
         "dataset": dataset,
         "seed": seed,
         "seeding": SEEDING,
@@ -384,21 +455,13 @@ def _train(args: argparse.Namespace) -> int:
 
     def on_epoch(row: dict[str, Any]) -> None:
         rec.append({**row, "elapsed": offset + time.perf_counter() - t0})
-        save_checkpoint(ckpt, model, extra=extra)
+        save_method(ckpt, model, extra=extra)
 
-    model.fit(
-        xtr,
-        ytr,
-        epochs=remaining,
-        x_test=xte,
-        y_test=yte,
-        callback=on_epoch,
-        progress=not args.no_progress,
-    )
+    model.fit(data, epochs=remaining, callback=on_epoch, progress=not args.no_progress)
     rec.finish()
     if remaining == 0:
-        save_checkpoint(ckpt, model, extra=extra)
-    acc = model.score(xte, yte)
+        save_method(ckpt, model, extra=extra)
+    acc = model.score(data.x_test, data.y_test)
     print(f"wrote {ckpt}")
     print(f"wrote {rec.path}")
     print(f"wrote {rec.meta_path}")
@@ -426,11 +489,11 @@ def _setup_evaluate(p: argparse.ArgumentParser) -> Callable[..., int]:
 def _evaluate(args: argparse.Namespace) -> int:
     from bnnlab._validation import derive_seeds
     from bnnlab.data import load_binary
-    from bnnlab.learn.local.checkpoint import load_checkpoint
+    from bnnlab.learn.checkpoint import load_method
 
     _check_backend(args.backend)
-    model, meta = load_checkpoint(args.checkpoint, backend=args.backend)
-    extra = meta.get("extra", {})
+    model, meta = load_method(args.checkpoint, backend=args.backend)
+    extra = meta["extra"]
     dataset = args.dataset or extra.get("dataset")
     if dataset is None:
         raise ValueError("--dataset: the checkpoint does not name its data; pass it")
@@ -443,7 +506,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         raise ValueError("--seed: the checkpoint does not name its data seed; pass it")
     _, _, xte, yte = load_binary(dataset, data_seed, root=args.data_root)
-    print(f"{meta['learner']} epoch {meta['epoch']} on {dataset} (seed {seed})")
+    print(f"{meta['method']} epoch {meta['epoch']} on {dataset} (seed {seed})")
     print(f"test accuracy: {model.score(xte, yte):.2f}%")
     return 0
 

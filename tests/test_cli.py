@@ -44,23 +44,28 @@ def _train_parser():
 
 
 def test_choices_come_from_the_registries():
+    from bnnlab import optim
     from bnnlab.data import binary_datasets
-    from bnnlab.learn import available
+    from bnnlab.learn.method import available
     from bnnlab.signs import ZERO_RULES
 
     actions = {a.dest: a for a in _train_parser()._actions}
-    assert list(actions["learner"].choices) == available()
+    assert list(actions["method"].choices) == available()
     assert "local-binary-dense" in available() and "cp-r-dense" in available()
+    assert {"latent", "bop", "proxquant", "binary-connect"} <= set(available())
+    assert list(actions["optimizer"].choices) == optim.available()
     assert list(actions["dataset"].choices) == binary_datasets()
     assert tuple(actions["sign_zero"].choices) == tuple(ZERO_RULES)
 
 
 def test_every_config_field_is_an_option_with_its_help_and_no_default_copy():
-    from bnnlab.learn import available, get
+    from bnnlab.learn.method import available, get
 
     actions = {a.dest: a for a in _train_parser()._actions}
-    for learner in available():
-        for f in get(learner).config_class.cli_fields():
+    for method in available():
+        for f in get(method).config_class.cli_fields():
+            if f.name == "layers":  # --layers, with its own help
+                continue
             action = actions[f.name]
             assert action.option_strings[0] == "--" + f.name.replace("_", "-")
             assert f.metadata["help"] in action.help
@@ -80,17 +85,20 @@ def test_option_types_tuple_bool_choice():
 
 def test_defaults_are_the_configurations(tmp_path, capsys):
     from bnnlab.learn import LocalBinaryConfig
-    from bnnlab.learn.local.checkpoint import read_checkpoint
+    from bnnlab.learn.checkpoint import load_method
+    from bnnlab.learn.method import get
 
     code, out, _ = _run(capsys, [*TRAIN, "--epochs", "1", "--out", str(tmp_path)])
     assert code == 0
-    _, meta = read_checkpoint(_paths(out)[0])
-    want = LocalBinaryConfig.from_layers(784, 10, (35,), batch_size=250)
-    assert meta["config"] == want.to_dict()
+    model, meta = load_method(_paths(out)[0])
+    assert (
+        meta["config"] == get("local-binary").config_class(layers=(35,), batch_size=250).to_dict()
+    )
+    assert model.learner.config == LocalBinaryConfig.from_layers(784, 10, (35,), batch_size=250)
 
 
 def test_sign_zero_option_for_both_learners(tmp_path, capsys):
-    from bnnlab.learn.local.checkpoint import load_checkpoint
+    from bnnlab.learn.checkpoint import load_method as load_checkpoint
 
     code, out, _ = _run(
         capsys, [*TRAIN, "--epochs", "1", "--out", str(tmp_path), "--sign-zero", "plus"]
@@ -138,14 +146,20 @@ def test_train_ends_with_the_test_accuracy(tmp_path, capsys):
     assert f"{rows[-1]['test_accuracy']:.2f}" == m.group(1)
 
 
-def test_resumed_record_equals_the_uninterrupted_one(tmp_path, capsys):
-    code, out, _ = _run(capsys, [*TRAIN, "--epochs", "3", "--out", str(tmp_path / "a")])
+@pytest.mark.parametrize(
+    "method", ["local-binary", "proxquant", "bop", "cp-r"]
+)  # a gradient-free learner, latent-weight methods with per-run schedules and state, CP+R
+def test_resumed_record_equals_the_uninterrupted_one(tmp_path, capsys, method):
+    train = ["train", method, *BASE]
+    if method == "cp-r":
+        train[train.index("35")] = "22,2"
+    code, out, _ = _run(capsys, [*train, "--epochs", "3", "--out", str(tmp_path / "a")])
     assert code == 0
     ck_a, rec_a, _ = _paths(out)
     last_a = out.splitlines()[-1]
-    code, out, _ = _run(capsys, [*TRAIN, "--epochs", "2", "--out", str(tmp_path / "b")])
+    code, out, _ = _run(capsys, [*train, "--epochs", "2", "--out", str(tmp_path / "b")])
     ck_b = _paths(out)[0]
-    resume = ["train", "local-binary", "--no-progress", "--epochs", "3", "--resume", ck_b]
+    resume = ["train", method, "--no-progress", "--epochs", "3", "--resume", ck_b]
     code, out, _ = _run(capsys, [*resume, "--out", str(tmp_path / "b")])
     assert code == 0 and out.splitlines()[-1] == last_a
     ck_b2, rec_b, _ = _paths(out)
@@ -161,8 +175,7 @@ def test_resumed_record_equals_the_uninterrupted_one(tmp_path, capsys):
     with np.load(ck_a) as fa, np.load(ck_b2) as fb:
         assert sorted(fa.files) == sorted(fb.files)
         for k in fa.files:
-            if k != "meta":
-                assert np.array_equal(fa[k], fb[k]), k
+            assert np.array_equal(fa[k], fb[k]), k  # arrays, metadata and checksum
     code, out, _ = _run(capsys, ["evaluate", ck_a])
     assert code == 0 and out.splitlines()[-1] == last_a
 
@@ -200,12 +213,12 @@ def test_resume_refuses_conflicting_options(tmp_path, capsys, extra, flag, given
 
 
 def test_resume_refuses_a_checkpoint_of_the_old_seeding(tmp_path, capsys):
-    from bnnlab.learn.local.checkpoint import load_checkpoint, save_checkpoint
+    from bnnlab.learn.checkpoint import load_method, save_method
 
     code, out, _ = _run(capsys, [*TRAIN, "--epochs", "1", "--out", str(tmp_path)])
-    model, _ = load_checkpoint(_paths(out)[0])
+    model, _ = load_method(_paths(out)[0])
     old = tmp_path / "old.npz"
-    save_checkpoint(old, model, extra={"dataset": "fashion-mnist-mini", "seed": 3})
+    save_method(old, model, extra={"dataset": "fashion-mnist-mini", "seed": 3})
     code, _, err = _run(capsys, ["train", "local-binary", "--resume", str(old), "--out",
                                  str(tmp_path), "--no-progress"])  # fmt: skip
     assert code == 2 and "--resume" in err and "older bnnlab" in err
@@ -353,3 +366,43 @@ def test_cost_takes_shapes_and_defaults_from_the_data_and_the_config(capsys):
     assert json.loads(out) == json.loads(json.dumps(want.as_dict()))
     code, _, err = _run(capsys, ["cost", "cp-r", "--layers", "44,3"])
     assert code == 2 and "--layers: cp-r needs K2 dividing K1" in err
+
+
+def test_latent_method_options_from_the_command_line(tmp_path, capsys):
+    """--optimizer, --lr, --binarizer and a table of optimiser arguments reach the method."""
+    from bnnlab.learn.checkpoint import load_method
+
+    argv = ["train", "latent", *BASE, "--epochs", "1", "--out", str(tmp_path),
+            "--optimizer", "bop", "--lr", "0.01", "--binarizer", "approx_sign",
+            "--options", "threshold=1e-6,gamma=0.001,inner=sgd"]  # fmt: skip
+    code, out, _ = _run(capsys, argv)
+    assert code == 0 and out.splitlines()[-1].startswith("test accuracy: ")
+    model, meta = load_method(_paths(out)[0])
+    assert meta["method"] == "latent"
+    cfg = model.config
+    assert (cfg.optimizer, cfg.lr, cfg.binarizer) == ("bop", 0.01, "approx_sign")
+    assert cfg.options == {"threshold": 1e-6, "gamma": 0.001, "inner": "sgd"}
+    assert type(model.optimizer).__name__ == "Bop" and model.optimizer.threshold == 1e-6
+    code, out2, _ = _run(capsys, ["evaluate", _paths(out)[0]])
+    assert code == 0 and out2.splitlines()[-1] == out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--optimizer", "bop", "--options", "tau=1e-8"], "--options: "),
+        (["--options", "nonsense"], "expected key=value"),
+        (["--sign-zero", "plus"], "--sign-zero: does not apply to latent"),
+    ],
+)
+def test_latent_method_option_errors(tmp_path, capsys, extra, message):
+    argv = ["train", "latent", *BASE, "--epochs", "1", "--out", str(tmp_path), *extra]
+    code = main(argv) if "nonsense" not in extra else None
+    if code is None:
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
+        return
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "records").exists()

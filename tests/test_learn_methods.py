@@ -151,3 +151,21 @@ def test_latent_bad_options_fail_at_configuration():
         cls(options={"tau": 1e-8})  # Bop's argument is 'threshold'
     with pytest.raises(ValueError, match="optimizer"):
         M.get("latent").config_class(optimizer="rmsprop")
+
+
+def test_stochastic_binarizer_state_resumes_exactly(data):
+    """BinaryConnect's stochastic binarisation draws from a seeded generator the state keeps."""
+    cls = M.get("binary-connect")
+    cfg = cls.config_class(layers=(24,), batch_size=50, binarizer="stochastic_sign")
+    saved = {}
+
+    def keep(row):
+        if row["epoch"] == 1:
+            saved["state"] = m.state_dict()
+
+    m = cls(cfg, n_features=data.n_features, n_classes=data.n_classes, seed=4)
+    rows = m.fit(data, epochs=2, callback=keep)
+    r = cls(cfg, n_features=data.n_features, n_classes=data.n_classes, seed=5)
+    r.load_state_dict(*saved["state"])
+    assert strip(r.fit(data, epochs=1)) == strip(rows)[1:]
+    assert "fc1" in saved["state"][1]["rng"]  # the binarizer's generator is part of the state

@@ -32,6 +32,7 @@ model for an MLP of this shape (latent-weight training runs float arithmetic),
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -150,8 +151,8 @@ def _binarizer(alias: str, seed: Any) -> Any:
     from bnnlab.nn import binarizers
 
     cls = binarizers.get(alias)
-    if "seed" in getattr(cls.__init__, "__code__", ()).co_varnames:
-        return lambda: cls(seed=np.random.default_rng(seed).integers(2**63))
+    if "seed" in inspect.signature(cls).parameters:  # one instance, shared by the layers
+        return cls(seed=int(np.random.default_rng(seed).integers(2**63)))
     return alias
 
 
@@ -341,7 +342,11 @@ def _variant(alias: str, optimizer: str, lr: float, text: str) -> type[LatentMet
     cfg = dataclasses.make_dataclass(
         f"{optimizer.title().replace('-', '')}Config",
         [
-            ("optimizer", str, field(optimizer, "optimiser alias (bnnlab.optim)")),
+            (
+                "optimizer",
+                str,
+                field(optimizer, "optimiser alias (bnnlab.optim)", choices=_optimizers),
+            ),
             ("lr", float, field(lr, "learning rate")),
         ],
         bases=(LatentConfig,),

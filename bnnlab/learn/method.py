@@ -46,6 +46,8 @@ __all__ = ["METHODS", "Method", "TrainData", "available", "describe", "get"]
 METHODS = Registry("method")
 METHODS.register("local-binary", "bnnlab.learn.local.method:LocalBinaryMethod")
 METHODS.register("cp-r", "bnnlab.learn.local.method:CPRMethod")
+METHODS.register("local-binary-dense", "bnnlab.learn.local.method:LocalBinaryDenseMethod")
+METHODS.register("cp-r-dense", "bnnlab.learn.local.method:CPRDenseMethod")
 METHODS.register("latent", "bnnlab.learn.latent_method:LatentMethod")
 METHODS.register("binary-connect", "bnnlab.learn.latent_method:BinaryConnectMethod")
 METHODS.register("signsgd", "bnnlab.learn.latent_method:SignSGDMethod")

@@ -22,7 +22,13 @@ from bnnlab._xp import to_numpy
 from bnnlab.learn.local.config import CPRConfig, LocalBinaryConfig
 from bnnlab.learn.method import Method
 
-__all__ = ["CPRMethod", "LocalBinaryMethod", "method_config_class"]
+__all__ = [
+    "CPRDenseMethod",
+    "CPRMethod",
+    "LocalBinaryDenseMethod",
+    "LocalBinaryMethod",
+    "method_config_class",
+]
 
 
 def method_config_class(learner_config: type, name: str) -> type:
@@ -79,6 +85,7 @@ class _LearnerMethod(Method):
     """A gradient-free learner behind the method interface."""
 
     learner_alias = ""
+    cost_model = ""  # the paper's cost model of this network (bnnlab.learn.local.cost)
 
     def __init__(
         self, config: Any, *, n_features: int, n_classes: int, seed: Any, backend: str = "auto"
@@ -113,7 +120,7 @@ class _LearnerMethod(Method):
 
         cfg = self.learner.config
         r = cost_report(
-            self.learner_alias,
+            self.cost_model,
             self.n_features,
             list(cfg.layers),
             self.n_classes,
@@ -140,6 +147,7 @@ class LocalBinaryMethod(_LearnerMethod):
 
     alias = "local-binary"
     learner_alias = "local-binary"
+    cost_model = "local-binary"
     description = (
         "fully binary MLP, local binary error signals + integer metaplasticity (Colombo 2025)"
     )
@@ -151,5 +159,22 @@ class CPRMethod(_LearnerMethod):
 
     alias = "cp-r"
     learner_alias = "cp-r"
+    cost_model = "cp-r"
     description = "clipped perceptron with reinforcement, committee machine (Baldassi 2015)"
     config_class = CPRMethodConfig
+
+
+class LocalBinaryDenseMethod(LocalBinaryMethod):
+    """:class:`LocalBinaryMethod` on dense integer products (the authors' arithmetic)."""
+
+    alias = "local-binary-dense"
+    learner_alias = "local-binary-dense"
+    description = "local-binary on dense integer products (the authors' arithmetic; host only)"
+
+
+class CPRDenseMethod(CPRMethod):
+    """:class:`CPRMethod` on dense integer products."""
+
+    alias = "cp-r-dense"
+    learner_alias = "cp-r-dense"
+    description = "cp-r on dense integer products (host only)"
