@@ -93,13 +93,13 @@ def test_multiprocessing_child_is_refused(tmp_path, method):
     outcome, msg = queue.get(timeout=60)
     child.join(60)
     assert outcome == "locked" and str(rec.lock_path) in msg
-    # a forked child's copy of the holder cannot write either (the lock is the parent's)
-    if method == "fork":
-        child = ctx.Process(target=_forked_copy_appends, args=(rec, queue))
-        child.start()
-        outcome, msg = queue.get(timeout=60)
-        child.join(60)
-        assert outcome == "locked", msg
+    # the holder itself, forked or pickled into the child, cannot write there either
+    child = ctx.Process(target=_forked_copy_appends, args=(rec, queue))
+    child.start()
+    outcome, msg = queue.get(timeout=60)
+    child.join(60)
+    assert outcome == "locked", msg
+    assert rec.lock_path.exists()  # the child's exit did not release or remove the parent's lock
     rec.finish()
     assert [r["epoch"] for r in read_records(tmp_path, "demo")] == [0]
 
@@ -167,6 +167,8 @@ def test_newer_recorder_in_the_same_process_takes_over(tmp_path):
     old = RunRecorder(tmp_path, "demo", CFG)
     old.append({"epoch": 0})  # e.g. a loop interrupted by an exception, the object still alive
     new = RunRecorder(tmp_path, "demo", CFG)
+    new.acquire()
+    assert json.loads(new.meta_path.read_text())["rows"] == 0  # the old attempt's commit is void
     new.append({"epoch": 0})
     with pytest.raises(RunLockedError, match="newer recorder"):
         old.append({"epoch": 1})

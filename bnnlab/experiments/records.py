@@ -121,8 +121,8 @@ class _RunLock:
 
     @classmethod
     def acquire(cls, path: Path, run: str) -> _RunLock:
-        if fcntl is None:  # pragma: no cover - Windows
-            raise RunLockedError(f"{path}: run locks need fcntl.flock (POSIX); run {run}")
+        if fcntl is None:  # pragma: no cover - Windows: the lock file exists, unenforced
+            return cls(path, os.open(path, os.O_RDWR | os.O_CREAT, 0o666))
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
             try:
@@ -153,10 +153,12 @@ class _RunLock:
     def release(self) -> None:
         if self.fd < 0:
             return
+        if self.pid != os.getpid():  # a forked child's copy: the parent holds the lock
+            self.fd = -1
+            return
         try:
-            if self.pid == os.getpid():  # never delete a lock a forked parent still holds
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)  # while still locked: a waiting opener re-checks the inode
         finally:
             os.close(self.fd)  # closing the descriptor drops the flock
             self.fd = -1
@@ -193,7 +195,8 @@ class RunRecorder:
     ``<root>/<name>-<id>.lock``; a recorder of the same run in another process then raises
     :class:`RunLockedError` at its first write instead of interleaving with this one. The lock is
     released by :meth:`finish`, :meth:`close`, leaving a ``with`` block, garbage collection or the
-    end of the process. Creating a recorder and reading :attr:`finished` never locks.
+    end of the process. Creating a recorder and reading :attr:`finished` never locks. Where
+    ``fcntl.flock`` does not exist (Windows) the lock file is created but not enforced.
 
     Examples
     --------
@@ -255,20 +258,24 @@ class RunRecorder:
         with _LOCKS_GUARD:
             held = _LOCKS.get(key)
             if held is not None and held.pid == os.getpid() and held.fd >= 0:
+                if held.owner is self:
+                    return self
                 held.owner = self  # a newer recorder of the run in this process takes over
                 self._lock = held
-                return self
-            lock = _RunLock.acquire(self.lock_path, f"{self.name}-{self.id}")
-            lock.owner = self
-            _LOCKS[key] = lock
-            self._lock = lock
-        for stale in stale_temp_files(self.path) + stale_temp_files(self.meta_path):
-            stale.unlink(missing_ok=True)  # ours alone now: left by a killed writer
+            else:
+                self._lock = _RunLock.acquire(self.lock_path, f"{self.name}-{self.id}")
+                self._lock.owner = self
+                _LOCKS[key] = self._lock
+                for stale in stale_temp_files(self.path) + stale_temp_files(self.meta_path):
+                    stale.unlink(missing_ok=True)  # ours alone now: left by a killed writer
         if self.meta_path.exists():
-            # invalidate the previous attempt's commit record before rewriting the rows file, so
-            # a crash in between never pairs an old sidecar with new rows
+            # void the previous attempt's commit record before rewriting the rows file, so a
+            # crash in between never pairs an old sidecar with new rows
             self._write_meta(finished=False, text="")
         return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_lock": None}  # a lock never travels to another process
 
     def close(self) -> None:
         """Release the run's lock if this recorder holds it (rows already on disk stay)."""
