@@ -320,3 +320,16 @@ def test_malformed_sidecar(tmp_path, meta, match):
     with pytest.raises(ValueError, match=match) as exc:
         read_records(tmp_path, finished_only=False)
     assert str(path) in str(exc.value)
+
+
+def test_sidecars_written_before_the_checksum_still_read(tmp_path):
+    rec = RunRecorder(tmp_path, "demo", CFG)
+    rec.append({"epoch": 0})
+    rec.finish()
+    meta = json.loads(rec.meta_path.read_text())
+    del meta["sha256"]  # as written by earlier versions: the row count is still checked
+    atomic_write_text(rec.meta_path, json.dumps(meta))
+    assert [r["epoch"] for r in read_records(tmp_path)] == [0]
+    atomic_write_text(rec.path, "")
+    with pytest.raises(ValueError, match="has 0 rows"):
+        read_records(tmp_path)
