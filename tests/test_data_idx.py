@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
+import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bnnlab.data._idx import decompress, encode_idx, parse_idx, read_idx
+from bnnlab.data._idx import decompress, encode_idx, idx_from_bytes, parse_idx, read_idx
 
 
 @given(
@@ -101,3 +104,133 @@ def test_truncated_and_corrupt_gzip():
 def test_encode_refuses_non_uint8():
     with pytest.raises(TypeError, match=r"^array: expected dtype uint8"):
         encode_idx(np.zeros(3, dtype=np.int16))
+
+
+# -- header first: sizes from the dimensions, bounded decompression, the file named in every error
+
+
+def _header(*dims: int) -> bytes:
+    return struct.pack(">I", (0x08 << 8) | len(dims)) + struct.pack(f">{len(dims)}I", *dims)
+
+
+@pytest.mark.parametrize(
+    "dims",
+    [
+        (2**32 - 1, 2**32 - 1, 2**32 - 1),  # 2**96: wraps a 64-bit product
+        (2**32 - 1, 2**32 - 1, 2**31),  # wraps to a negative int64
+        (2**31, 2**31, 4),  # 2**64 wraps to 0 elements: numpy's reshape error named no file
+        (2**16, 2**16, 2**16),  # 2**48: representable, but no IDX file is that large
+        (2**31 + 1,),
+    ],
+)
+@pytest.mark.parametrize("form", ["bytes", "file", "gzip-file", "gzip-bytes"])
+def test_huge_or_overflowing_dimensions_name_the_file(tmp_path, dims, form):
+    data = _header(*dims)
+    path = tmp_path / ("x.gz" if "gzip" in form else "x")
+    path.write_bytes(gzip.compress(data) if "gzip" in form else data)
+    want = rf"^{re.escape(str(path))}: IDX header announces shape .* more than the limit"
+    with pytest.raises(ValueError, match=want):
+        if form == "bytes":
+            parse_idx(data, str(path), ndim=len(dims))
+        elif form == "gzip-bytes":
+            idx_from_bytes(path.read_bytes(), str(path), ndim=len(dims))
+        else:
+            read_idx(path, ndim=len(dims))
+
+
+def test_max_bytes_is_the_limit(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(encode_idx(np.zeros(11, np.uint8)))
+    assert read_idx(path, ndim=1, max_bytes=11)[0].shape == (11,)
+    with pytest.raises(ValueError, match=r"11 bytes, more than the limit of 10 bytes"):
+        read_idx(path, ndim=1, max_bytes=10)
+
+
+def test_gzip_bomb_is_not_inflated_beyond_the_header(tmp_path):
+    """A header announcing 1000 bytes ahead of 64 MB of zeros: refused after ~1 kB of output."""
+    path = tmp_path / "bomb.gz"
+    with gzip.open(path, "wb", compresslevel=9) as g:
+        g.write(_header(1000))
+        block = bytes(1 << 20)
+        for _ in range(64):
+            g.write(block)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            ValueError, match=rf"^{re.escape(str(path))}: unexpected trailing bytes \(at least 1\)"
+        ):
+            read_idx(path, ndim=1)
+        with pytest.raises(ValueError, match=r"unexpected trailing"):
+            idx_from_bytes(path.read_bytes(), str(path), ndim=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # the file's bytes and a few decompression chunks, not 64 MB
+
+
+def test_truncated_payload_announced_large_is_not_preallocated(tmp_path):
+    """A 100-byte gzip claiming a 1.5 GB payload: 'truncated', without a 1.5 GB buffer."""
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(_header(30000, 50000) + bytes(100)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"truncated IDX payload: .*only 100 bytes follow"):
+            read_idx(path, ndim=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_file_errors_name_the_file(tmp_path, compress):
+    raw = encode_idx(np.arange(200, dtype=np.uint8).reshape(10, 20))
+    cases = {
+        "trunc": (raw[:-7], r"truncated IDX payload: .* only 193 bytes follow"),
+        "trail": (raw + b"xyz", r"(3 )?unexpected trailing bytes"),
+        "header": (raw[:9], r"truncated IDX header"),
+        "magic": (raw[:2], r"truncated IDX file: 2 bytes"),
+        "empty": (b"", r"truncated IDX file: 0 bytes"),
+    }
+    for name, (content, match) in cases.items():
+        path = tmp_path / (name + (".gz" if compress else ""))
+        path.write_bytes(gzip.compress(content) if compress else content)
+        with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {match}"):
+            read_idx(path, ndim=2)
+        with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {match}"):
+            idx_from_bytes(path.read_bytes(), str(path), ndim=2)
+
+
+def test_gzip_layer_errors_name_the_file(tmp_path):
+    gz = gzip.compress(encode_idx(np.arange(200, dtype=np.uint8)))
+    flipped = bytearray(gz)
+    flipped[-6] ^= 0xFF  # CRC-32 trailer
+    for name, content, match in [
+        ("half.gz", gz[: len(gz) // 2], "truncated gzip file"),
+        ("no-trailer.gz", gz[:-8], "truncated gzip file"),
+        ("crc.gz", bytes(flipped), "corrupt gzip file"),
+        ("garbage.gz", gz + b"garbage", "corrupt gzip file"),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: {match}"):
+            read_idx(path, ndim=1)
+    path = tmp_path / "padded.gz"  # zero padding after a member is allowed, as by gzip(1)
+    path.write_bytes(gz + bytes(16))
+    assert read_idx(path, ndim=1)[0].tolist() == list(range(200))
+    path = tmp_path / "members.gz"  # so are concatenated members
+    raw = encode_idx(np.arange(200, dtype=np.uint8))
+    path.write_bytes(gzip.compress(raw[:50]) + gzip.compress(raw[50:]))
+    arr, digest = read_idx(path, ndim=1)
+    assert arr.tolist() == list(range(200)) and digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_arrays_are_read_only_and_ndim_is_checked(tmp_path):
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(encode_idx(np.zeros((2, 3), np.uint8))))
+    arr, _ = read_idx(path, ndim=2)
+    assert not arr.flags.writeable
+    for bad in (0, 256, 1.0, True):
+        with pytest.raises(ValueError, match=r"^ndim: "):
+            read_idx(path, ndim=bad)

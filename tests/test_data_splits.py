@@ -68,3 +68,23 @@ def test_length_mismatch():
     images, labels = _data()
     with pytest.raises(ValueError, match=r"^labels: 99 labels for 100 images"):
         colombo_split(images, labels[:-1], seed=0)
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "exc", "match"),
+    [
+        (np.int64(3), np.arange(3), ValueError, r"^images: .*0-d array"),
+        (np.array(3), np.arange(3), ValueError, r"^images: .*0-d array"),
+        (7, np.arange(3), ValueError, r"^images: .*0-d array"),
+        (np.zeros((3, 2)), np.int64(1), ValueError, r"^labels: expected 1-D array"),
+        (np.zeros((3, 2)), np.array(1), ValueError, r"^labels: expected 1-D array"),
+        (np.zeros((3, 2)), np.zeros((3, 1)), ValueError, r"^labels: expected 1-D array"),
+        (np.zeros((0, 2)), np.arange(0), ValueError, r"^images: empty array"),
+        (None, np.arange(3), TypeError, r"^images: expected an array"),
+        (np.zeros((3, 2)), None, TypeError, r"^labels: expected an array"),
+        (np.zeros(1), np.arange(1), ValueError, r"^n_test: "),
+    ],
+)
+def test_bad_arrays_name_the_argument(images, labels, exc, match):
+    with pytest.raises(exc, match=match):
+        colombo_split(images, labels, seed=0, n_test=1)

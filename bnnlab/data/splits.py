@@ -25,7 +25,8 @@ def colombo_split(
     Parameters
     ----------
     images, labels : array
-        Samples along the first axis (same length ``N``); numpy or cupy.
+        Samples along the first axis (same length ``N``); numpy or cupy. ``images`` has at least
+        one dimension, ``labels`` exactly one.
     seed : int or numpy.random.Generator
         Drives ``Generator.permutation(N)`` (drawn on the host, so numpy and cupy inputs give the
         same split for the same seed).
@@ -37,6 +38,13 @@ def colombo_split(
     x_train, y_train, x_test, y_test
         Shuffled copies; the two parts are disjoint and together are a permutation of the input.
 
+    Raises
+    ------
+    TypeError
+        ``seed`` or ``n_test`` of the wrong type, ``images``/``labels`` ``None`` or of dtype object.
+    ValueError
+        Empty or 0-d ``images``, ``labels`` not 1-D, different lengths, ``n_test`` out of range.
+
     References
     ----------
     L. Colombo, F. Pittorino, M. Roveri, "Training Multi-Layer Binary Neural Networks With Local
@@ -44,6 +52,10 @@ def colombo_split(
     """
     rng = make_rng(seed)
     images = as_array(images, "images")
+    if images.ndim == 0:
+        raise ValueError(
+            "images: expected an array with the samples along its first axis, got a 0-d array"
+        )
     labels = as_array(labels, "labels", ndim=1)
     xp = namespace(images, labels)
     n = images.shape[0]

@@ -7,22 +7,34 @@ never half-written) holding
   ``readout`` ``int32``: the integer states whose signs are the heads),
 - ``packed_<l>``: the packed forward weights ``sign(W_l)^T`` (``uint64``, :mod:`bnnlab.bits`
   layout), for deployment; on load they must agree with the hidden weights,
-- ``meta``: a ``uint8`` array with the UTF-8 JSON of the format tag and version, the learner alias
-  the configuration, the epoch counter, the previous epoch's training-accuracy counts
-  (they set the reinforcement rate), the random generator's ``bit_generator.state`` and any
-  caller-supplied ``extra`` (dataset, seed, history, ...).
+- ``meta``: a ``uint8`` array with the UTF-8 JSON of the format tag and version, the learner alias,
+  the configuration, the epoch counter, the previous epoch's training-accuracy counts (they set
+  the reinforcement rate), the random generator's ``bit_generator.state``, any caller-supplied
+  ``extra`` (dataset, seed, history, ...) and ``sha256``, the checksum of everything else.
 
-Files are read with ``numpy.load(..., allow_pickle=False)``: opening a checkpoint from someone else
-cannot run code. A truncated, corrupt or incompatible file raises ``ValueError`` naming the file
-and what is wrong. Restoring the generator state makes a resumed run identical to an uninterrupted
-one.
+The checksum (format version 3) is the SHA-256 of a length-prefixed serialisation of every array
+but ``meta`` (in sorted name order: name, ``dtype.str``, shape, C-order bytes) followed by the
+canonical JSON of the metadata without ``sha256`` (sorted keys, no spaces); see :func:`digest`.
+Any change after saving — a bit flip the zip CRC missed, a hyperparameter edited in the JSON, a
+negated head re-zipped with the right shape — is refused on load.
+
+Files are read member by member with :mod:`zipfile` (CRC-checked, sizes bounded) and
+``numpy.lib.format.read_array(..., allow_pickle=False)``: opening a checkpoint from someone else
+cannot run code. A truncated, corrupt, edited or incompatible file raises ``ValueError`` whose
+message starts with the file's path and says what is wrong. Restoring the generator state makes a
+resumed run identical to an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +43,29 @@ import numpy as np
 from bnnlab._io import atomic_path
 
 FORMAT = "bnnlab-binary-learner-checkpoint"
-VERSION = 2
+VERSION = 3
+
+#: Largest total of decompressed member sizes a checkpoint may announce (bytes).
+MAX_BYTES = 1 << 32
+
+# what the zip and npy layers raise on damaged input (zipfile alone raises all of these: a flipped
+# flag bit reads as "encrypted" (RuntimeError) or "patched data" (NotImplementedError), ...)
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,  # UnicodeDecodeError included
+    KeyError,
+    IndexError,
+    struct.error,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    TypeError,
+)
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _alias_of(model: Any) -> str:
@@ -63,6 +97,47 @@ def _key_index(key: str) -> int:
     return int(key.rsplit("_", 1)[1])
 
 
+def _canonical_json(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def digest(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
+    """The checksum stored in a checkpoint's ``meta["sha256"]``.
+
+    SHA-256 over a length-prefixed (8-byte little-endian) sequence: the format tag and version,
+    then for every array in sorted name order its name, ``dtype.str``, shape (JSON) and C-order
+    bytes, then the canonical JSON of ``meta`` (sorted keys, ``","``/``":"`` separators, ASCII)
+    with any ``sha256`` key left out.
+
+    Parameters
+    ----------
+    arrays : dict of str to numpy.ndarray
+        Every array of the file except ``meta``.
+    meta : dict
+        The metadata.
+
+    Returns
+    -------
+    str
+        64 lowercase hex characters.
+    """
+    h = hashlib.sha256()
+
+    def put(b: bytes) -> None:
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+
+    put(f"{FORMAT}/{VERSION}".encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        put(name.encode())
+        put(a.dtype.str.encode())
+        put(json.dumps([int(n) for n in a.shape]).encode())
+        put(a.tobytes())
+    put(_canonical_json({k: v for k, v in meta.items() if k != "sha256"}).encode())
+    return h.hexdigest()
+
+
 def save_checkpoint(
     path: str | os.PathLike[str], model: Any, *, extra: dict[str, Any] | None = None
 ) -> Path:
@@ -71,21 +146,31 @@ def save_checkpoint(
     Parameters
     ----------
     path : path
-        Target file; its directory is created.
+        Target file (suffix ``.npz``); its directory is created. The file gets the permissions
+        of a new file from ``open`` (``0o666 & ~umask``).
     model : learner
         A learner registered in :data:`bnnlab.learn.LEARNERS` (local-binary, CP+R, or their
         dense versions); the file stores its alias and is rebuilt through the registry.
     extra : dict, optional
         JSON-serialisable metadata stored alongside (e.g. the dataset and seed of the run).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
+    target = Path(path)
+    if target.suffix != ".npz":
+        raise ValueError(f"path: checkpoints are .npz files, got {target.name!r}")
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra: expected a dict, got {type(extra).__name__}")
     alias = _alias_of(model)
     arrays, meta = model.state_dict()
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    cpu = arrays  # host copies (state_dict moves device arrays explicitly)
     from bnnlab import bits
 
     for k in _hidden_keys(model):
-        arrays[f"packed_{_key_index(k)}"] = bits.pack(np.ascontiguousarray(cpu[k].T >= 0))
+        arrays[f"packed_{_key_index(k)}"] = bits.pack(np.ascontiguousarray(arrays[k].T >= 0))
     meta = {
         **meta,
         "format": FORMAT,
@@ -93,34 +178,134 @@ def save_checkpoint(
         "learner": alias,
         "extra": extra or {},
     }
-    blob = json.dumps(meta, sort_keys=True).encode()
-    arrays["meta"] = np.frombuffer(blob, dtype=np.uint8)
-    target = Path(path)
-    if target.suffix != ".npz":
-        raise ValueError(f"path: checkpoints are .npz files, got {target.name!r}")
+    try:
+        meta = json.loads(_canonical_json(meta))  # exactly what a reader will parse
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"extra: not JSON-serialisable ({exc})") from exc
+    meta["sha256"] = digest(arrays, meta)
+    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
     return target
 
 
+def _parse_npy(data: bytes, member: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked against its size before anything is allocated."""
+    fh = io.BytesIO(data)
+    version = np.lib.format.read_magic(fh)
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    if version not in readers:
+        raise ValueError(f"member {member}: unsupported .npy version {version}")
+    shape, _, dtype = readers[version](fh)
+    if dtype.hasobject:
+        raise ValueError(f"member {member}: object arrays need pickles, refused")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    if fh.tell() + count * dtype.itemsize != len(data):
+        raise ValueError(
+            f"member {member}: header announces shape {shape} {dtype} "
+            f"({count * dtype.itemsize} bytes) but {len(data) - fh.tell()} bytes follow"
+        )
+    fh.seek(0)
+    return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _read_arrays(p: Path) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(p) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate members")
+        total = sum(i.file_size for i in infos)
+        if total > MAX_BYTES:
+            raise ValueError(f"members announce {total} bytes, more than the limit {MAX_BYTES}")
+        arrays = {}
+        for info in infos:
+            if not info.filename.endswith(".npy") or "/" in info.filename:
+                raise ValueError(f"unexpected member {info.filename!r}")
+            data = zf.read(info)  # CRC-checked at the end of the member
+            if len(data) != info.file_size:
+                raise ValueError(
+                    f"member {info.filename}: {len(data)} bytes, the directory says "
+                    f"{info.file_size}"
+                )
+            arrays[info.filename[: -len(".npy")]] = _parse_npy(data, info.filename)
+    return arrays
+
+
+def _bad(p: Path, what: str) -> ValueError:
+    return ValueError(f"{p}: malformed checkpoint metadata: {what}")
+
+
+def _count(meta: dict[str, Any], key: str, p: Path) -> int:
+    v = meta.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise _bad(p, f"{key!r} must be a non-negative integer, got {v!r}")
+    return v
+
+
+def _check_meta(meta: dict[str, Any], p: Path) -> None:
+    """The schema of the metadata (after the checksum matched)."""
+    _learner_class(meta.get("learner"), p)
+    for key in ("config", "extra", "rng"):
+        if not isinstance(meta.get(key), dict):
+            raise _bad(p, f"{key!r} must be an object, got {type(meta.get(key)).__name__}")
+    _count(meta, "epoch", p)
+    if _count(meta, "prev_correct", p) > _count(meta, "prev_total", p):
+        raise _bad(p, f"prev_correct {meta['prev_correct']} > prev_total {meta['prev_total']}")
+    rng = meta["rng"]
+    if not isinstance(rng.get("bit_generator"), str):
+        raise _bad(p, "'rng' must name its 'bit_generator'")
+    if not isinstance(rng.get("state"), dict):
+        raise _bad(p, "'rng' must hold a 'state' object")
+
+
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``(arrays, meta)`` of a checkpoint file, validated for format and version only."""
+    """``(arrays, meta)`` of a checkpoint file, verified but not rebuilt into a learner.
+
+    Checks the zip and ``.npy`` structure, the format tag and version, the checksum over arrays
+    and metadata (:func:`digest`) and the metadata's schema (types of ``epoch``,
+    ``prev_correct``, ``prev_total``, ``rng``, ``extra``, ``config``, a known learner).
+
+    Parameters
+    ----------
+    path : path
+        A ``.npz`` file written by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    arrays : dict of str to numpy.ndarray
+        Every array but ``meta``.
+    meta : dict
+        The metadata, ``sha256`` included.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        For any corruption or incompatibility; the message starts with the file's path.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"path: no checkpoint at {p}")
     try:
-        with np.load(p, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        arrays = _read_arrays(p)
+    except _READ_ERRORS as exc:
         raise ValueError(
             f"{p}: not a readable bnnlab checkpoint ({type(exc).__name__}: {exc})"
         ) from exc
-    if "meta" not in arrays or arrays["meta"].dtype != np.uint8:
+    blob = arrays.pop("meta", None)
+    if blob is None or blob.dtype != np.uint8 or blob.ndim != 1:
         raise ValueError(f"{p}: not a bnnlab checkpoint (no metadata record)")
     try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = json.loads(blob.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{p}: corrupt checkpoint metadata ({exc})") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{p}: not a bnnlab binary-learner checkpoint")
@@ -128,7 +313,16 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
         raise ValueError(
             f"{p}: checkpoint format version {meta.get('version')!r}, this bnnlab reads {VERSION}"
         )
-    _learner_class(meta.get("learner"), p)
+    recorded = meta.get("sha256")
+    if not isinstance(recorded, str) or not _HEX64.fullmatch(recorded):
+        raise ValueError(f"{p}: checkpoint without a valid 'sha256' checksum ({recorded!r})")
+    actual = digest(arrays, meta)
+    if actual != recorded:
+        raise ValueError(
+            f"{p}: checksum mismatch: the arrays or the metadata changed after saving "
+            f"(SHA-256 {actual}, recorded {recorded}); the file is corrupt or was edited"
+        )
+    _check_meta(meta, p)
     return arrays, meta
 
 
@@ -140,29 +334,57 @@ def load_checkpoint(
     Parameters
     ----------
     path : path
+        A ``.npz`` file written by :func:`save_checkpoint`.
     backend : {"auto", "numba", "numpy", "cupy"}
         Bit-kernel backend of the rebuilt learner (``"cupy"``: its arrays go to the GPU).
     expect : str, optional
         Learner alias the caller needs (``"local-binary"``, ``"cp-r"``, ...); a different one is
         an error.
 
+    Returns
+    -------
+    model : learner
+        The learner, its arrays, counters and random generator restored.
+    meta : dict
+        The file's metadata (see :func:`read_checkpoint`).
+
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        Corrupt file, wrong format/version, invalid configuration, arrays whose names, shapes or
-        dtypes do not match the configuration, or packed weights inconsistent with the hidden ones.
+        Corrupt or edited file (checksum), wrong format/version, malformed metadata, invalid
+        configuration, arrays whose names, shapes or dtypes do not match the configuration, an
+        unusable generator state, or packed weights inconsistent with the hidden ones; the
+        message starts with the file's path.
     """
     arrays, meta = read_checkpoint(path)
     alias = meta["learner"]
     if expect is not None and alias != expect:
         raise ValueError(f"{path}: checkpoint holds a {alias!r} learner, expected {expect!r}")
     cls = _learner_class(alias, path)
-    config_cls = cls.config_class
     try:
-        config = config_cls.from_dict(meta["config"])
-    except (TypeError, ValueError, KeyError) as exc:
+        config = cls.config_class.from_dict(meta["config"])
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         raise ValueError(f"{path}: incompatible configuration: {exc}") from exc
     model = cls(config, seed=0, backend=backend)
+    hidden = _hidden_keys(model)
+    wanted = set(model._array_state()) | {f"packed_{_key_index(k)}" for k in hidden}
+    if set(arrays) != wanted:
+        raise ValueError(
+            f"{path}: arrays {sorted(arrays)} do not match the configuration, expected "
+            f"{sorted(wanted)}"
+        )
+    bg_type = type(model.rng.bit_generator)
+    if meta["rng"]["bit_generator"] != bg_type.__name__:
+        raise ValueError(
+            f"{path}: rng state is for {meta['rng']['bit_generator']!r}, the learner uses "
+            f"{bg_type.__name__}"
+        )
+    try:  # on a scratch generator first: a malformed state must not half-restore the model
+        bg_type(0).state = meta["rng"]
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise ValueError(f"{path}: unusable rng state ({type(exc).__name__}: {exc})") from exc
     packed = {k: arrays.pop(k) for k in list(arrays) if k.startswith("packed_")}
     try:
         model.load_state_dict(arrays, meta)
@@ -170,7 +392,7 @@ def load_checkpoint(
         raise ValueError(f"{path}: {exc}") from exc
     from bnnlab import bits
 
-    for k in _hidden_keys(model):  # the file's (host) arrays, now known to have the right shapes
+    for k in hidden:  # the file's (host) arrays, now known to have the right shapes
         want = bits.pack(np.ascontiguousarray(arrays[k].T >= 0))
         got = packed.get(f"packed_{_key_index(k)}")
         if got is None or got.shape != want.shape or not np.array_equal(got, want):
