@@ -670,6 +670,13 @@ def _cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def _locked_error() -> type[Exception]:
+    """A run another process is writing (the records' lock): exit 2, not a traceback."""
+    from bnnlab.experiments.records import RunLockedError
+
+    return RunLockedError
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full ``bnnlab`` parser (imports :data:`COMMAND_MODULES` to collect subcommands)."""
     for module in COMMAND_MODULES:
@@ -688,7 +695,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._handler(args) or 0)
-    except (ValueError, TypeError, OSError) as exc:  # OSError: FileNotFoundError, a full disk, ...
+    except (ValueError, TypeError, OSError, _locked_error()) as exc:  # OSError: a full disk, ...
         print(f"bnnlab {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,51 +1,30 @@
 """Checkpoints of training methods (:mod:`bnnlab.learn.method`): arrays and JSON, never pickles.
 
-A method checkpoint is one ``.npz`` file written atomically (:func:`bnnlab._io.atomic_path`)
-holding the method's :meth:`~bnnlab.learn.method.Method.state_dict` arrays (host copies) and a
-``meta`` record (UTF-8 JSON in a ``uint8`` array) with the format tag and version, the method's
-registry alias and configuration, the data's shape, the method's own metadata (epoch, counters,
-random-generator states) and caller-supplied ``extra`` (dataset, seeds). A SHA-256 over the
-arrays (names, dtypes, shapes and bytes, in sorted order) and the canonical metadata is stored
-beside them and verified on load, so any corruption or edit -- a flipped bit, a changed
+A method checkpoint is one ``.npz`` file in the verified container of :mod:`bnnlab._npz`
+(written atomically, read member by member without pickles) holding the method's
+:meth:`~bnnlab.learn.method.Method.state_dict` arrays (host copies) and a ``meta`` record with the
+format tag and version, the method's registry alias and configuration, the data's shape, the
+method's own metadata (epoch, counters, random-generator states), caller-supplied ``extra``
+(dataset, seeds) and ``sha256`` over all of it. Any corruption or edit -- a flipped bit, a changed
 hyperparameter, a negated array -- is a ``ValueError`` naming the file, never a silently different
-model. Files are read with ``allow_pickle=False``. :func:`load_method` rebuilds the method through
+model. :func:`load_method` rebuilds the method through
 the registry and restores its state: a resumed run continues exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bnnlab._io import atomic_path
+from bnnlab import _npz
 
 __all__ = ["FORMAT", "VERSION", "load_method", "read_method_checkpoint", "save_method"]
 
 FORMAT = "bnnlab-method-checkpoint"
 VERSION = 1
-_META = "__meta__"
-_HASH = "__sha256__"
-
-
-def _digest(arrays: dict[str, np.ndarray], meta_blob: bytes) -> str:
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(json.dumps([name, a.dtype.str, list(a.shape)]).encode())
-        h.update(a.tobytes())
-    h.update(meta_blob)
-    return h.hexdigest()
-
-
-def _canonical(meta: dict[str, Any]) -> bytes:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
 
 
 def save_method(
@@ -72,7 +51,8 @@ def save_method(
     if target.suffix != ".npz":
         raise ValueError(f"path: checkpoints are .npz files, got {target.name!r}")
     arrays, state = method.state_dict()
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    if extra is not None and not isinstance(extra, dict):
+        raise TypeError(f"extra: expected a dict, got {type(extra).__name__}")
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -84,14 +64,7 @@ def save_method(
         "state": state,
         "extra": dict(extra or {}),
     }
-    blob = _canonical(meta)
-    payload = {
-        **arrays,
-        _META: np.frombuffer(blob, dtype=np.uint8),
-        _HASH: np.frombuffer(_digest(arrays, blob).encode(), dtype=np.uint8),
-    }
-    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **payload)
+    _npz.write(target, arrays, meta, f"{FORMAT}/{VERSION}")
     return target
 
 
@@ -102,28 +75,7 @@ def read_method_checkpoint(
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"path: no checkpoint at {p}")
-    try:
-        with np.load(p, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ValueError(
-            f"{p}: not a readable bnnlab checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
-    blob, digest = arrays.pop(_META, None), arrays.pop(_HASH, None)
-    if blob is None or digest is None or blob.dtype != np.uint8 or digest.dtype != np.uint8:
-        raise ValueError(f"{p}: not a bnnlab method checkpoint (no metadata or checksum)")
-    if _digest(arrays, blob.tobytes()) != digest.tobytes().decode("ascii", "replace"):
-        raise ValueError(f"{p}: checksum mismatch (the file was corrupted or edited)")
-    try:
-        meta = json.loads(blob.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:  # pragma: no cover - hashed
-        raise ValueError(f"{p}: corrupt checkpoint metadata ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{p}: not a bnnlab method checkpoint")
-    if meta.get("version") != VERSION:
-        raise ValueError(
-            f"{p}: checkpoint version {meta.get('version')!r}, this bnnlab reads {VERSION}"
-        )
+    arrays, meta = _npz.read(p, FORMAT, VERSION, "method checkpoint")
     schema = {
         "method": str,
         "config": dict,

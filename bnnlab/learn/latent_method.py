@@ -287,14 +287,14 @@ class LatentMethod(Method):
         from bnnlab._rng import jsonable_rng_state
 
         params = self._named()
-        arrays = {f"param/{n}": _host_copy(p.data) for n, p in params.items()}
+        arrays = {f"param:{n}": _host_copy(p.data) for n, p in params.items()}
         for name, layer in self.model.named_layers():
             for buf in ("running_mean", "running_var"):
                 if hasattr(layer, buf):
-                    arrays[f"buffer/{name}.{buf}"] = _host_copy(getattr(layer, buf))
+                    arrays[f"buffer:{name}.{buf}"] = _host_copy(getattr(layer, buf))
         names = {id(p): n for n, p in params.items()}
         opt_arrays, opt_meta = self.optimizer.state_dict(names)
-        arrays.update({f"optim/{k}": _host_copy(v) for k, v in opt_arrays.items()})
+        arrays.update({f"optim:{k}": _host_copy(v) for k, v in opt_arrays.items()})
         rngs = {"shuffle": jsonable_rng_state(self.rng.bit_generator.state)}
         for name, layer in self.model.named_layers():
             b = getattr(layer, "weight_binarizer", None)
@@ -314,18 +314,18 @@ class LatentMethod(Method):
         xp = self.xp
         params = self._named()
         for n, p in params.items():
-            a = arrays.get(f"param/{n}")
+            a = arrays.get(f"param:{n}")
             if a is None or tuple(a.shape) != tuple(p.data.shape):
                 raise ValueError(f"state: parameter {n!r} missing or of the wrong shape")
             p.data = xp.asarray(a, dtype=p.data.dtype)
         layers = dict(self.model.named_layers())
         for key, a in arrays.items():
-            if key.startswith("buffer/"):
+            if key.startswith("buffer:"):
                 name, _, buf = key[7:].rpartition(".")
                 if name not in layers or not hasattr(layers[name], buf):
                     raise ValueError(f"state: unknown buffer {key!r}")
                 setattr(layers[name], buf, xp.asarray(a))
-        opt = {k[6:]: v for k, v in arrays.items() if k.startswith("optim/")}
+        opt = {k[6:]: v for k, v in arrays.items() if k.startswith("optim:")}
         self.optimizer.load_state_dict(opt, meta["optimizer"], params)
         rngs = meta["rng"]
         self.rng.bit_generator.state = rngs["shuffle"]

@@ -142,7 +142,7 @@ class Optimizer:
         """``(arrays, meta)``: the per-parameter state for a checkpoint.
 
         ``names`` maps ``id(parameter)`` to a stable name; array state is returned under
-        ``"<name>/<key>"`` (as the arrays are: the caller copies device arrays to the host),
+        ``"<name>:<key>"`` (as the arrays are: the caller copies device arrays to the host),
         scalar state and the step counter go to ``meta`` (JSON-ready). An inner optimiser's
         state (binary optimisers) is nested under ``"inner."``.
         """
@@ -153,9 +153,9 @@ class Optimizer:
                 raise ValueError(f"names: no name for a parameter with optimiser state ({pid})")
             for key, value in st.items():
                 if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
-                    arrays[f"{names[pid]}/{key}"] = value
+                    arrays[f"{names[pid]}:{key}"] = value
                 else:
-                    scalars[f"{names[pid]}/{key}"] = (
+                    scalars[f"{names[pid]}:{key}"] = (
                         value.item() if hasattr(value, "item") else value
                     )
         meta: dict[str, Any] = {"steps": self.steps, "scalars": scalars}
@@ -178,7 +178,7 @@ class Optimizer:
         state: dict[int, dict[str, Any]] = {}
 
         def slot(key: str) -> tuple[Parameter, dict[str, Any], str]:
-            name, _, field = key.rpartition("/")
+            name, _, field = key.rpartition(":")
             if name not in params or not field:
                 raise ValueError(f"optimizer state: unknown parameter in key {key!r}")
             p = params[name]

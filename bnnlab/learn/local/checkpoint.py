@@ -27,45 +27,16 @@ resumed run identical to an uninterrupted one.
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
-import re
-import struct
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bnnlab._io import atomic_path
+from bnnlab import _npz
 
 FORMAT = "bnnlab-binary-learner-checkpoint"
 VERSION = 3
-
-#: Largest total of decompressed member sizes a checkpoint may announce (bytes).
-MAX_BYTES = 1 << 32
-
-# what the zip and npy layers raise on damaged input (zipfile alone raises all of these: a flipped
-# flag bit reads as "encrypted" (RuntimeError) or "patched data" (NotImplementedError), ...)
-_READ_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,  # UnicodeDecodeError included
-    KeyError,
-    IndexError,
-    struct.error,
-    NotImplementedError,
-    RuntimeError,
-    OverflowError,
-    TypeError,
-)
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _alias_of(model: Any) -> str:
@@ -97,45 +68,11 @@ def _key_index(key: str) -> int:
     return int(key.rsplit("_", 1)[1])
 
 
-def _canonical_json(meta: dict[str, Any]) -> str:
-    return json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
 def digest(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
-    """The checksum stored in a checkpoint's ``meta["sha256"]``.
-
-    SHA-256 over a length-prefixed (8-byte little-endian) sequence: the format tag and version,
-    then for every array in sorted name order its name, ``dtype.str``, shape (JSON) and C-order
-    bytes, then the canonical JSON of ``meta`` (sorted keys, ``","``/``":"`` separators, ASCII)
-    with any ``sha256`` key left out.
-
-    Parameters
-    ----------
-    arrays : dict of str to numpy.ndarray
-        Every array of the file except ``meta``.
-    meta : dict
-        The metadata.
-
-    Returns
-    -------
-    str
-        64 lowercase hex characters.
-    """
-    h = hashlib.sha256()
-
-    def put(b: bytes) -> None:
-        h.update(len(b).to_bytes(8, "little"))
-        h.update(b)
-
-    put(f"{FORMAT}/{VERSION}".encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        put(name.encode())
-        put(a.dtype.str.encode())
-        put(json.dumps([int(n) for n in a.shape]).encode())
-        put(a.tobytes())
-    put(_canonical_json({k: v for k, v in meta.items() if k != "sha256"}).encode())
-    return h.hexdigest()
+    """The checksum stored in a checkpoint's ``meta["sha256"]`` (:func:`bnnlab._npz.digest` with
+    this format's tag): SHA-256 over the arrays (sorted names, dtypes, shapes, bytes) and the
+    canonical metadata without ``sha256``."""
+    return _npz.digest(f"{FORMAT}/{VERSION}", arrays, meta)
 
 
 def save_checkpoint(
@@ -179,63 +116,10 @@ def save_checkpoint(
         "extra": extra or {},
     }
     try:
-        meta = json.loads(_canonical_json(meta))  # exactly what a reader will parse
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"extra: not JSON-serialisable ({exc})") from exc
-    meta["sha256"] = digest(arrays, meta)
-    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        _npz.write(target, arrays, meta, f"{FORMAT}/{VERSION}")
+    except TypeError as exc:
+        raise TypeError(f"extra: {str(exc).removeprefix('meta: ')}") from exc
     return target
-
-
-def _parse_npy(data: bytes, member: str) -> np.ndarray:
-    """One ``.npy`` member, its header checked against its size before anything is allocated."""
-    fh = io.BytesIO(data)
-    version = np.lib.format.read_magic(fh)
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
-    if version not in readers:
-        raise ValueError(f"member {member}: unsupported .npy version {version}")
-    shape, _, dtype = readers[version](fh)
-    if dtype.hasobject:
-        raise ValueError(f"member {member}: object arrays need pickles, refused")
-    count = 1
-    for n in shape:
-        count *= int(n)
-    if fh.tell() + count * dtype.itemsize != len(data):
-        raise ValueError(
-            f"member {member}: header announces shape {shape} {dtype} "
-            f"({count * dtype.itemsize} bytes) but {len(data) - fh.tell()} bytes follow"
-        )
-    fh.seek(0)
-    return np.lib.format.read_array(fh, allow_pickle=False)
-
-
-def _read_arrays(p: Path) -> dict[str, np.ndarray]:
-    with zipfile.ZipFile(p) as zf:
-        infos = zf.infolist()
-        names = [i.filename for i in infos]
-        if len(set(names)) != len(names):
-            raise ValueError("duplicate members")
-        total = sum(i.file_size for i in infos)
-        if total > MAX_BYTES:
-            raise ValueError(f"members announce {total} bytes, more than the limit {MAX_BYTES}")
-        arrays = {}
-        for info in infos:
-            if not info.filename.endswith(".npy") or "/" in info.filename:
-                raise ValueError(f"unexpected member {info.filename!r}")
-            data = zf.read(info)  # CRC-checked at the end of the member
-            if len(data) != info.file_size:
-                raise ValueError(
-                    f"member {info.filename}: {len(data)} bytes, the directory says "
-                    f"{info.file_size}"
-                )
-            arrays[info.filename[: -len(".npy")]] = _parse_npy(data, info.filename)
-    return arrays
 
 
 def _bad(p: Path, what: str) -> ValueError:
@@ -294,34 +178,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray]
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"path: no checkpoint at {p}")
-    try:
-        arrays = _read_arrays(p)
-    except _READ_ERRORS as exc:
-        raise ValueError(
-            f"{p}: not a readable bnnlab checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
-    blob = arrays.pop("meta", None)
-    if blob is None or blob.dtype != np.uint8 or blob.ndim != 1:
-        raise ValueError(f"{p}: not a bnnlab checkpoint (no metadata record)")
-    try:
-        meta = json.loads(blob.tobytes().decode())
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ValueError(f"{p}: corrupt checkpoint metadata ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{p}: not a bnnlab binary-learner checkpoint")
-    if meta.get("version") != VERSION:
-        raise ValueError(
-            f"{p}: checkpoint format version {meta.get('version')!r}, this bnnlab reads {VERSION}"
-        )
-    recorded = meta.get("sha256")
-    if not isinstance(recorded, str) or not _HEX64.fullmatch(recorded):
-        raise ValueError(f"{p}: checkpoint without a valid 'sha256' checksum ({recorded!r})")
-    actual = digest(arrays, meta)
-    if actual != recorded:
-        raise ValueError(
-            f"{p}: checksum mismatch: the arrays or the metadata changed after saving "
-            f"(SHA-256 {actual}, recorded {recorded}); the file is corrupt or was edited"
-        )
+    arrays, meta = _npz.read(p, FORMAT, VERSION, "binary-learner checkpoint")
     _check_meta(meta, p)
     return arrays, meta
 
