@@ -21,8 +21,10 @@ import bnnlab
 from bnnlab._io import atomic_write_text, stale_temp_files
 from bnnlab.experiments.records import RunLockedError, RunRecorder, read_records
 
+sys.path.insert(0, str(Path(__file__).parent))  # a spawned child imports its target by name
+from _records_children import CFG, _child_append, _forked_copy_appends
+
 REPO = str(Path(bnnlab.__file__).resolve().parent.parent)
-CFG = {"seed": 0, "lr": 0.1}
 
 
 def _python(code: str, *args: str, **kw) -> subprocess.Popen:
@@ -70,16 +72,6 @@ def test_second_process_is_refused_while_a_run_is_written(tmp_path):
     assert [r["writer"] for r in read_records(tmp_path, "demo")] == ["other"]
 
 
-def _child_append(root: str, queue) -> None:
-    rec = RunRecorder(root, "demo", CFG)
-    try:
-        rec.append({"epoch": 0})
-    except RunLockedError as exc:
-        queue.put(("locked", str(exc)))
-        return
-    queue.put(("wrote", ""))
-
-
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_multiprocessing_child_is_refused(tmp_path, method):
     if method not in multiprocessing.get_all_start_methods():
@@ -102,15 +94,6 @@ def test_multiprocessing_child_is_refused(tmp_path, method):
     assert rec.lock_path.exists()  # the child's exit did not release or remove the parent's lock
     rec.finish()
     assert [r["epoch"] for r in read_records(tmp_path, "demo")] == [0]
-
-
-def _forked_copy_appends(rec: RunRecorder, queue) -> None:
-    try:
-        rec.append({"epoch": 1})
-    except RunLockedError as exc:
-        queue.put(("locked", str(exc)))
-        return
-    queue.put(("wrote", ""))
 
 
 _RACER = """
