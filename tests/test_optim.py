@@ -18,15 +18,7 @@ def param(value, grad, tags=("weight",)):
 
 
 def test_registry():
-    assert optim.available() == [
-        "adam",
-        "binary-connect",
-        "bop",
-        "proxquant",
-        "sgd",
-        "signsgd",
-        "signum",
-    ]
+    assert {"adam", "sgd"} <= set(optim.available())  # the full list: test_optim_binary
     assert optim.get("sgd") is optim.SGD and optim.get("adam") is optim.Adam
     assert optim.schedules.available() == ["constant", "cosine", "step"]
     with pytest.raises(ValueError, match="alias"):
