@@ -23,11 +23,11 @@ ENV = {"MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
 def tests(session: nox.Session) -> None:
     """The whole test suite (what CI runs). GPU tests are skipped, and counted, without a GPU.
 
-    Installs the optional extras so CI exercises them for real (Dask's ``distributed``). On Linux
-    the test extra installs NVRTC (``nvidia-cuda-nvrtc``), and the CUDA sources must compile with
+    Installs the optional extras so CI exercises them for real (Dask's ``distributed``, dimod).
+    On Linux the test extra installs NVRTC (``nvidia-cuda-nvrtc``), and the CUDA sources must compile with
     it as cupy compiles them at run time: a missing libnvrtc fails those tests.
     """
-    session.install(".[test,notebooks,distributed]")
+    session.install(".[test,notebooks,distributed,annealing]")
     args = session.posargs or ["-q"]
     env = {**ENV, "BNNLAB_REQUIRE_NVRTC": "1"} if sys.platform == "linux" else ENV
     session.run("pytest", "tests", *args, env=env)
