@@ -1,10 +1,13 @@
 r"""Per-layer binary-gradient problems of QP-SBGD (Krahn et al., BMVC 2024; REFERENCES.md §3).
 
-For a binarised layer and one mini-batch: ``X`` (``B x n``) the layer's ±1 inputs, ``Y``
-(``B x m``) the loss gradient with respect to the layer's outputs, and
-:math:`\tilde X = X\,\mathrm{diag}(1/\lVert X_{:,i}\rVert^2)` (each column divided by its squared
-norm over the batch; a zero column stays zero). The ``"lsq"`` formulation asks, for every output
-row ``j``, for the binary gradient :math:`g \in \{\pm1\}^n` minimising
+For a binarised layer and one mini-batch: ``X`` (``B x n``) the layer's inputs (±1, or 0 where an
+activation is ``sign(0) = 0``), ``Y`` (``B x m``) the loss gradient with respect to the layer's
+outputs, and :math:`\tilde X = X\,\mathrm{diag}(1/\lVert X_{:,i}\rVert^2)` (each column divided by
+its squared norm over the batch; an all-zero column stays zero, and its variable then only enters
+through nothing: every value of it has the same energy). Every output row ``j`` of the layer is an
+independent problem over the binary gradient :math:`g \in \{\pm1\}^n` of that row.
+
+``"lsq"`` — the quadratic surrogate (REFERENCES §3.1):
 
 .. math:: E_j(g) = \lVert \tilde X g - \alpha\, y_j \rVert^2
           = \sum_{i \ne k} A_{ik} g_i g_k + h_j^\top g + c_j,
@@ -13,14 +16,20 @@ with :math:`A = \tilde X^\top \tilde X` (off the diagonal; shared by every row o
 stored once), :math:`h_j = -2\alpha \tilde X^\top y_j` and :math:`c_j = \mathrm{tr}(A) +
 \alpha^2 \lVert y_j\rVert^2` (since :math:`g_i^2 = 1`). The Ising model of one row, as dimod
 writes it, has couplings :math:`J_{ik} = 2A_{ik}` for :math:`i < k`, fields :math:`h_j` and
-offset :math:`c_j` (:meth:`LayerProblem.to_bqm`).
+offset :math:`c_j` (:meth:`LsqProblem.to_bqm`). ``alpha`` scales the target: with ±1 inputs
+:math:`\tilde X g = Xg/B` lies in ``[-n/B, n/B]`` per sample; ``alpha = 1`` (the default) fits
+the raw gradient, a larger ``alpha`` asks the step to follow the gradient's direction more than its
+size.
 
-``alpha`` scales the target: with ±1 inputs :math:`\tilde X g = Xg/B` lies in ``[-n/B, n/B]``
-per sample, and ``alpha = 1`` (the default) fits the raw gradient; a larger ``alpha`` asks the
-binary step to follow the gradient's direction more than its size.
+``"sign"`` — the authors' own objective (their Gurobi program with its slack relaxed away, §3.1):
 
-Not built yet (issue 11): the authors' ``"sign"`` objective and its QUBO encoding, the per-neuron
-``"neuron"`` encoding of their annealer runs.
+.. math:: E_j(g) = \sum_{b=1}^{B} \big(s_b(g) - y_{bj}\big)^2, \qquad
+          s_b(g) = \operatorname{sign}(\tilde x_b^\top g + \varepsilon)
+
+(``sign(0) = +1`` here; the authors' ε = 0.01 shifts the threshold off the grid of
+:math:`\tilde x_b^\top g`). It is not quadratic in ``g``; the exact and built-in annealing solvers
+minimise it directly (:class:`SignProblem`), and :mod:`bnnlab.hardware.sign_qubo` encodes it as a
+QUBO with auxiliary bits for the Ocean/QPU path.
 """
 
 from __future__ import annotations
@@ -32,15 +41,59 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_choice, check_real
 
-__all__ = ["FORMULATIONS", "LayerProblem", "layer_problem"]
+__all__ = ["FORMULATIONS", "LayerProblem", "LsqProblem", "SignProblem", "layer_problem"]
 
 #: Formulations built so far.
-FORMULATIONS = ("lsq",)
+FORMULATIONS = ("lsq", "sign")
+
+
+def _check_assignments(g: Any, rows: int, n: int) -> tuple[np.ndarray, bool]:
+    """``g`` as float64 ``(rows, reads, n)`` after checking shape and ±1 values."""
+    g = as_array(g, "g")
+    squeeze = g.ndim == 2
+    if squeeze:
+        g = g[:, None, :]
+    if g.ndim != 3 or g.shape[0] != rows or g.shape[2] != n:
+        raise ValueError(f"g: expected shape ({rows}, reads, {n}), got {tuple(g.shape)}")
+    if not bool(((g == 1) | (g == -1)).all()):
+        raise ValueError("g: expected values in {-1, +1}")
+    return g.astype(np.float64), squeeze
+
+
+class LayerProblem:
+    """Base of the per-layer problems: ``rows`` independent problems of ``n`` ±1 variables."""
+
+    formulation: str
+
+    @property
+    def n(self) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def rows(self) -> int:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def energy(self, g: Any) -> np.ndarray:
+        """Energies of assignments ``g`` (``(rows, reads, n)`` or ``(rows, n)``, values ±1).
+
+        Returns float64 ``(rows, reads)`` (or ``(rows,)``).
+        """
+        gf, squeeze = _check_assignments(g, self.rows, self.n)
+        e = self._energy(gf)
+        return e[:, 0] if squeeze else e
+
+    def _energy(self, g: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check_row(self, row: Any) -> int:
+        if not isinstance(row, int | np.integer) or not 0 <= int(row) < self.rows:
+            raise ValueError(f"row: expected an integer in 0..{self.rows - 1}, got {row!r}")
+        return int(row)
 
 
 @dataclasses.dataclass(frozen=True)
-class LayerProblem:
-    """The ``m`` per-row problems of one layer in batched form (see the module docstring).
+class LsqProblem(LayerProblem):
+    """The ``m`` quadratic problems of one layer in batched form (see the module docstring).
 
     Attributes
     ----------
@@ -50,7 +103,6 @@ class LayerProblem:
         Linear fields, one row per output unit.
     offset : float64 array (m,)
         Constants :math:`c_j`.
-    formulation : str
     """
 
     A: np.ndarray
@@ -68,67 +120,113 @@ class LayerProblem:
         """Independent problems (the layer's output units)."""
         return int(self.h.shape[0])
 
-    def energy(self, g: Any) -> np.ndarray:
-        """Energies of assignments ``g`` (``(rows, reads, n)`` or ``(rows, n)``, values ±1).
-
-        Returns float64 ``(rows, reads)`` (or ``(rows,)``).
-        """
-        g = as_array(g, "g")
-        squeeze = g.ndim == 2
-        if squeeze:
-            g = g[:, None, :]
-        if g.ndim != 3 or g.shape[0] != self.rows or g.shape[2] != self.n:
-            raise ValueError(
-                f"g: expected shape ({self.rows}, reads, {self.n}), got {tuple(g.shape)}"
-            )
-        if not bool(((g == 1) | (g == -1)).all()):
-            raise ValueError("g: expected values in {-1, +1}")
-        gf = g.astype(np.float64)
-        quad = np.einsum("rsi,ik,rsk->rs", gf, self.A, gf)
-        e = quad + np.einsum("rsi,ri->rs", gf, self.h) + self.offset[:, None]
-        return e[:, 0] if squeeze else e
+    def _energy(self, g: np.ndarray) -> np.ndarray:
+        quad = np.einsum("rsi,ik,rsk->rs", g, self.A, g)
+        return quad + np.einsum("rsi,ri->rs", g, self.h) + self.offset[:, None]
 
     def to_bqm(self, row: int) -> Any:
-        """Row ``row`` as a ``dimod.BinaryQuadraticModel`` (SPIN); its energies equal
-        :meth:`energy`. Needs the optional extra ``bnnlab[annealing]``."""
-        try:
-            import dimod
-        except ImportError as exc:  # pragma: no cover - the extra is installed in tests
-            raise ImportError("to_bqm needs dimod: pip install 'bnnlab[annealing]'") from exc
-        if not isinstance(row, int | np.integer) or not 0 <= int(row) < self.rows:
-            raise ValueError(f"row: expected an integer in 0..{self.rows - 1}, got {row!r}")
+        """Row ``row`` as a ``dimod.BinaryQuadraticModel`` (SPIN, variables ``0..n-1``); its
+        energies equal :meth:`energy`. Needs the optional extra ``bnnlab[annealing]``."""
+        dimod = _dimod()
+        row = self._check_row(row)
         iu, ku = np.triu_indices(self.n, 1)
         quadratic = {
             (int(i), int(k)): 2.0 * float(self.A[i, k]) for i, k in zip(iu, ku, strict=True)
         }
-        linear = {i: float(v) for i, v in enumerate(self.h[int(row)])}
-        return dimod.BinaryQuadraticModel(
-            linear, quadratic, float(self.offset[int(row)]), dimod.SPIN
+        linear = {i: float(v) for i, v in enumerate(self.h[row])}
+        return dimod.BinaryQuadraticModel(linear, quadratic, float(self.offset[row]), dimod.SPIN)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignProblem(LayerProblem):
+    """The ``m`` sign-agreement problems of one layer (see the module docstring).
+
+    Attributes
+    ----------
+    xt : float64 array (B, n)
+        :math:`\\tilde X` (shared by every row).
+    y : float64 array (m, B)
+        The gradient, one row per output unit.
+    eps : float
+        The threshold shift :math:`\\varepsilon`.
+    x : int8 array (B, n)
+        The layer's inputs (kept for the QUBO encoding).
+    """
+
+    xt: np.ndarray
+    y: np.ndarray
+    eps: float
+    x: np.ndarray
+    formulation: str = "sign"
+
+    @property
+    def n(self) -> int:
+        """Variables per row (the layer's fan-in)."""
+        return int(self.xt.shape[1])
+
+    @property
+    def rows(self) -> int:
+        """Independent problems (the layer's output units)."""
+        return int(self.y.shape[0])
+
+    def signs(self, g: Any) -> np.ndarray:
+        """:math:`s_b(g)` of assignments ``g`` (``(rows, reads, n)``): int8 ``(rows, reads, B)``."""
+        gf, _ = _check_assignments(g, self.rows, self.n)
+        return np.where(np.einsum("bi,rsi->rsb", self.xt, gf) + self.eps >= 0, 1, -1).astype(
+            np.int8
         )
 
+    def _energy(self, g: np.ndarray) -> np.ndarray:
+        s = np.where(np.einsum("bi,rsi->rsb", self.xt, g) + self.eps >= 0, 1.0, -1.0)
+        return ((s - self.y[:, None, :]) ** 2).sum(axis=2)
 
-def layer_problem(x: Any, y: Any, *, formulation: str = "lsq", alpha: float = 1.0) -> LayerProblem:
+    def to_bqm(self, row: int, *, penalty: float | None = None) -> Any:
+        """Row ``row`` encoded as a QUBO (:func:`bnnlab.hardware.sign_qubo.encode`): variables
+        ``0..n-1`` are the gradient spins, the rest auxiliary; its ground energy equals the row's."""
+        from bnnlab.hardware.sign_qubo import encode
+
+        return encode(self, self._check_row(row), penalty=penalty).bqm
+
+
+def _dimod() -> Any:
+    try:
+        import dimod
+    except ImportError as exc:  # pragma: no cover - the extra is installed in tests
+        raise ImportError("this needs dimod: pip install 'bnnlab[annealing]'") from exc
+    return dimod
+
+
+def layer_problem(
+    x: Any, y: Any, *, formulation: str = "lsq", alpha: float = 1.0, eps: float = 0.01
+) -> LayerProblem:
     """Build the per-row problems of one layer from a mini-batch.
 
     Parameters
     ----------
     x : array (B, n)
-        The layer's ±1 inputs.
+        The layer's inputs, values in {-1, 0, +1} (0 where an activation is ``sign(0) = 0``).
     y : array (B, m)
         The loss gradient with respect to the layer's outputs (finite).
-    formulation : {"lsq"}
+    formulation : {"lsq", "sign"}
         The problem (see the module docstring).
     alpha : float
-        Target scale :math:`\\alpha > 0`.
+        Target scale :math:`\\alpha > 0` of ``"lsq"``.
+    eps : float
+        Threshold shift :math:`\\varepsilon \\ge 0` of ``"sign"`` (the authors' 0.01).
+
+    Returns
+    -------
+    LsqProblem or SignProblem
     """
     check_choice(formulation, "formulation", FORMULATIONS)
     alpha = check_real(alpha, "alpha", low=0.0, open_low=True)
+    eps = check_real(eps, "eps", low=0.0)
     x = as_array(x, "x", ndim=2)
     y = as_array(y, "y", ndim=2)
     if x.dtype.kind not in "biuf" or x.dtype.kind == "b":
         raise TypeError(f"x: expected ±1 numbers, got dtype {x.dtype}")
-    if not bool(((x == 1) | (x == -1)).all()):
-        raise ValueError("x: expected values in {-1, +1}")
+    if not bool(((x == 1) | (x == -1) | (x == 0)).all()):
+        raise ValueError("x: expected values in {-1, 0, +1}")
     if y.dtype.kind not in "iuf":
         raise TypeError(f"y: expected real gradients, got dtype {y.dtype}")
     if not bool(np.isfinite(y).all()):
@@ -138,10 +236,17 @@ def layer_problem(x: Any, y: Any, *, formulation: str = "lsq", alpha: float = 1.
     xf = x.astype(np.float64)
     norms = (xf * xf).sum(axis=0)
     xt = np.divide(xf, norms, out=np.zeros_like(xf), where=norms > 0)
+    yf = y.astype(np.float64)
+    if formulation == "sign":
+        return SignProblem(
+            xt=np.ascontiguousarray(xt),
+            y=np.ascontiguousarray(yf.T),
+            eps=eps,
+            x=np.ascontiguousarray(x, dtype=np.int8),
+        )
     full = xt.T @ xt
     diag = np.diag(full).copy()
     a = full - np.diag(diag)
-    yf = y.astype(np.float64)
     h = -2.0 * alpha * (xt.T @ yf).T
     offset = diag.sum() + alpha**2 * (yf * yf).sum(axis=0)
-    return LayerProblem(A=a, h=np.ascontiguousarray(h), offset=offset, formulation=formulation)
+    return LsqProblem(A=a, h=np.ascontiguousarray(h), offset=offset)

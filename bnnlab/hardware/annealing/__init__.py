@@ -2,8 +2,16 @@
 
 ``solve(problem, sampler="exact", num_reads=1, seed=None)`` returns a :class:`SolveResult` with
 ``samples`` (``int8 (rows, reads, n)``, ±1), ``energies`` (``(rows, reads)``) and ``seconds``.
-Built so far: ``exact`` (:mod:`bnnlab.hardware.annealing.exact`, the ground truth for n ≤ 24).
-Not yet (issue 11): the batched simulated (quantum) annealers and the Ocean/OpenJij adapters.
+Built-in solvers (every formulation of :mod:`bnnlab.hardware.qubo`, all rows × reads at once):
+
+==========  ==============================================================================
+``exact``   Gray-code enumeration, the ground truth, n ≤ 24 (:mod:`.exact`)
+``sa``      batched simulated annealing, numba (:mod:`.sa`)
+``sqa``     batched path-integral simulated quantum annealing, numba (:mod:`.sqa`)
+==========  ==============================================================================
+
+A solver is ``f(problem, *, num_reads, seed, **params) -> int8 (rows, num_reads, n)`` of ±1; the
+energies are always recomputed on the problem itself (:meth:`LayerProblem.energy`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ __all__ = ["SOLVERS", "SolveResult", "available", "solve"]
 
 SOLVERS = Registry("solver")
 SOLVERS.register("exact", "bnnlab.hardware.annealing.exact:exact")
+SOLVERS.register("sa", "bnnlab.hardware.annealing.sa:sa")
+SOLVERS.register("sqa", "bnnlab.hardware.annealing.sqa:sqa")
 
 available = SOLVERS.available
 
