@@ -32,6 +32,7 @@ def test_registry_aliases_and_documentation():
         "binary-connect",
         "bop",
         "proxquant",
+        "qp-sbgd",
         "sgd",
         "signsgd",
         "signum",
@@ -42,6 +43,7 @@ def test_registry_aliases_and_documentation():
         "binary-connect": optim.BinaryConnect,
         "proxquant": optim.ProxQuant,
         "bop": optim.Bop,
+        "qp-sbgd": optim.QPSBGD,
     }
     for alias, cls in expected.items():
         assert optim.get(alias) is cls

@@ -41,7 +41,7 @@ import numpy as np
 
 from bnnlab._validation import as_array, check_choice, check_real
 
-__all__ = ["FORMULATIONS", "LayerProblem", "LsqProblem", "SignProblem", "layer_problem"]
+__all__ = ["FORMULATIONS", "LayerProblem", "LsqProblem", "SignProblem", "layer_problem", "tilde"]
 
 #: Formulations built so far.
 FORMULATIONS = ("lsq", "sign")
@@ -188,6 +188,13 @@ class SignProblem(LayerProblem):
         return encode(self, self._check_row(row), penalty=penalty).bqm
 
 
+def tilde(x: Any) -> np.ndarray:
+    """:math:`\\tilde X`: each column of ``x`` divided by its squared norm (zero columns stay 0)."""
+    xf = np.asarray(x, dtype=np.float64)
+    norms = (xf * xf).sum(axis=0)
+    return np.divide(xf, norms, out=np.zeros_like(xf), where=norms > 0)
+
+
 def _dimod() -> Any:
     try:
         import dimod
@@ -233,9 +240,7 @@ def layer_problem(
         raise ValueError("y: NaN or inf in the gradient")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"y: {y.shape[0]} rows for a batch of {x.shape[0]} (x)")
-    xf = x.astype(np.float64)
-    norms = (xf * xf).sum(axis=0)
-    xt = np.divide(xf, norms, out=np.zeros_like(xf), where=norms > 0)
+    xt = tilde(x)
     yf = y.astype(np.float64)
     if formulation == "sign":
         return SignProblem(

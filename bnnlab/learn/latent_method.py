@@ -116,7 +116,7 @@ class LatentConfig(Config):
         # build the optimiser once on a tiny model: a bad option fails now, not after data loads
         model = _build_model(self, 4, 2, seed=0)
         try:
-            _build_optimizer(self, model)
+            _build_optimizer(self, model, seed=0)
         except TypeError as exc:
             raise TypeError(f"options: {exc}") from exc
 
@@ -156,14 +156,19 @@ def _binarizer(alias: str, seed: Any) -> Any:
     return alias
 
 
-def _build_optimizer(cfg: LatentConfig, model: Any) -> Any:
+def _build_optimizer(cfg: LatentConfig, model: Any, *, seed: Any) -> Any:
+    """The configured optimiser; one that draws random numbers (``seed`` in its signature, e.g.
+    QP-SBGD's solvers) gets an integer child of ``seed`` unless the options give one."""
     from bnnlab import optim
 
     groups = optim.param_groups(model, cfg.weight_decay, no_decay=("binarized", "scale", "bn"))
     options = dict(cfg.options or {})
     if cfg.optimizer == "bop":
         options.setdefault("init", "sign")
-    return optim.get(cfg.optimizer)(groups, lr=cfg.lr, **options)
+    cls = optim.get(cfg.optimizer)
+    if "seed" in inspect.signature(cls).parameters:
+        options.setdefault("seed", int(np.random.default_rng(seed).integers(2**63)))
+    return cls(groups, lr=cfg.lr, **options)
 
 
 class LatentMethod(Method):
@@ -183,11 +188,11 @@ class LatentMethod(Method):
 
         self.xp = array_namespace(backend)
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        init_seed, shuffle_seed = ss.spawn(2)
+        init_seed, shuffle_seed, optim_seed = ss.spawn(3)  # the first two as spawn(2) gives them
         self.model = _build_model(config, self.n_features, self.n_classes, seed=init_seed)
         if self.xp is not np:
             self.model = self.model.to(self.xp)
-        self.optimizer = _build_optimizer(config, self.model)
+        self.optimizer = _build_optimizer(config, self.model, seed=optim_seed)
         self.rng = np.random.default_rng(shuffle_seed)
 
     # -- training ------------------------------------------------------------------------------
@@ -220,7 +225,7 @@ class LatentMethod(Method):
 
         def columns(epoch: int, model: Any, row: dict[str, Any]) -> dict[str, Any]:
             self.epoch = epoch
-            return {**self.layer_columns(), **self.cost(n_train)}
+            return {**self.layer_columns(), **self.cost(n_train), **self.optimizer.epoch_columns()}
 
         def report(epoch: int, model: Any, row: dict[str, Any]) -> None:
             if callback is not None:
@@ -368,6 +373,12 @@ SignSGDMethod = _variant("signsgd", "signsgd", 1e-3, "signSGD on the latent weig
 SignumMethod = _variant("signum", "signum", 1e-3, "Signum (signSGD with momentum 0.9)")
 ProxQuantMethod = _variant(
     "proxquant", "proxquant", 0.01, "ProxQuant: binary prox with a growing lambda, final sign"
+)
+QPSBGDMethod = _variant(
+    "qp-sbgd",
+    "qp-sbgd",
+    0.1,
+    "QP-SBGD: binary gradients from per-row binary programs (emulated annealers)",
 )
 BopMethod = _variant(
     "bop", "bop", 0.01, "Bop: flip binary weights on the gradient's moving average (no latents)"

@@ -30,9 +30,15 @@ class Parameter:
         The gradient written by the last ``backward``.
     tags : frozenset of str
         Subset of :data:`TAGS`, used to build optimiser parameter groups.
+    factors : tuple (X, Y) or None
+        For the weights of :class:`~bnnlab.nn.Dense` and :class:`~bnnlab.nn.Conv2d`: the layer's
+        (binarised) inputs ``X`` (``B x n``, im2col columns for a convolution) and the gradient
+        ``Y`` (``B x m``) with respect to the products :math:`X W_b^\top`, from the last
+        ``backward`` (so that ``Y.T @ X`` is the gradient of the forward weights). References, not
+        copies; used by optimisers that need more than the gradient (QP-SBGD).
     """
 
-    __slots__ = ("data", "grad", "tags")
+    __slots__ = ("data", "factors", "grad", "tags")
 
     def __init__(self, data: Any, tags: Iterable[str]):
         tags = frozenset(tags)
@@ -41,6 +47,7 @@ class Parameter:
             raise ValueError(f"tags: unknown tag(s) {sorted(unknown)}; allowed {sorted(TAGS)}")
         self.data = data
         self.grad = None
+        self.factors = None
         self.tags = tags
 
     def __repr__(self) -> str:

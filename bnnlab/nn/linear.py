@@ -214,6 +214,7 @@ class Dense(_BinarizableLayer):
     def backward(self, grad: Any) -> Any:
         xb, wb, pre, acache, wcache = self._need_cache()
         g = self._finish_backward(grad, pre, (0,))
+        self._params["weight"].factors = (xb, g)
         self._params["weight"].grad = self._backward_weight(g.T @ xb, wcache)
         if not self.input_grad:
             return None
@@ -296,6 +297,7 @@ class Conv2d(_BinarizableLayer):
         cols, w2, pre, x_shape, acache, wcache = self._need_cache()
         g = self._finish_backward(grad, pre, (0, 2, 3))
         g2 = xp.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, g.shape[1])
+        self._params["weight"].factors = (cols, g2)
         # (cols.T @ g2).T is much faster than g2.T @ cols with numpy's BLAS dispatch
         gw = weight_from_matrix((cols.T @ g2).T, self.weight.shape)
         self._params["weight"].grad = xp.ascontiguousarray(self._backward_weight(gw, wcache))

@@ -13,6 +13,8 @@ alias               class                   update (details and references in ea
 ``proxquant``       :class:`ProxQuant`      inner step, binary prox with a growing λ, final sign
 ``bop``             :class:`Bop`            flip ±1 weights where :math:`w m > \tau`; inner
                                             optimiser for the non-binary parameters
+``qp-sbgd``         :class:`QPSBGD`         :math:`W \leftarrow W - \eta G`, ``G`` from per-row
+                                            binary programs solved by an (emulated) annealer
 ==================  ======================  ==================================================
 
 Weight decay and learning-rate scaling are set per parameter group (:func:`param_groups`), so ℓ2
@@ -44,6 +46,7 @@ from bnnlab.optim.adam import Adam
 from bnnlab.optim.binary_connect import BinaryConnect
 from bnnlab.optim.bop import Bop
 from bnnlab.optim.proxquant import ProxQuant, binary_prox
+from bnnlab.optim.qp_sbgd import QPSBGD
 from bnnlab.optim.sgd import SGD
 from bnnlab.optim.signsgd import SignSGD, Signum
 
@@ -55,11 +58,13 @@ OPTIMIZERS.register("signum", Signum)
 OPTIMIZERS.register("binary-connect", BinaryConnect)
 OPTIMIZERS.register("proxquant", ProxQuant)
 OPTIMIZERS.register("bop", Bop)
+OPTIMIZERS.register("qp-sbgd", QPSBGD)
 
 get, available = OPTIMIZERS.bind()
 
 __all__ = [
     "OPTIMIZERS",
+    "QPSBGD",
     "SGD",
     "Adam",
     "BinaryConnect",

@@ -132,6 +132,13 @@ class Optimizer:
         λ homotopy). A training loop calls it next to ``model.set_epoch(epoch, epochs)``.
         """
 
+    def epoch_columns(self) -> dict[str, float]:
+        """Per-epoch diagnostics for a training loop's metrics row, consumed on reading.
+
+        Empty here; :class:`~bnnlab.optim.QPSBGD` reports its solvers' quality and cost.
+        """
+        return {}
+
     def finalize(self) -> None:
         """End-of-training hook: called once after the last step, before the final evaluation.
 
