@@ -101,6 +101,23 @@ def _datasets() -> list[str]:
     return binary_datasets()
 
 
+def _dataset(text: str) -> str:
+    """A learner dataset name, with optional variants (``:classes=a,b``, ``:pool=p``)."""
+    from bnnlab.data import variants
+
+    try:
+        variants.parse(text, tuple(_datasets()))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+DATASET_HELP = (
+    "{names}, optionally with variants, e.g. fashion-mnist-mini:classes=0,6:pool=4 "
+    "(bnnlab.data.variants)"
+)
+
+
 def _config_class(learner: str) -> type:
     from bnnlab.learn import get
 
@@ -308,9 +325,10 @@ def _setup_train(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("method", choices=_methods(), metavar="METHOD", help=", ".join(_methods()))
     p.add_argument(
         "--dataset",
-        choices=_datasets(),
+        type=_dataset,
         default=None,
-        help=f"default: {DEFAULT_DATASET} (with --resume: the checkpoint's)",
+        help=DATASET_HELP.format(names=", ".join(_datasets()))
+        + f"; default: {DEFAULT_DATASET} (with --resume: the checkpoint's)",
     )
     p.add_argument(
         "--layers",
@@ -436,7 +454,7 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"--epochs: the checkpoint is already at epoch {model.epoch}")
     data = TrainData(*load_binary(dataset, data_seed, root=args.data_root), name=dataset)
 
-    name = f"train-{args.method}-{dataset}"
+    name = f"train-{args.method}-{re.sub(r'[^A-Za-z0-9._-]+', '_', dataset)}"
     # the run id leaves the epoch count out: a resumed run continues the same record
     run = {
         "method": args.method,
@@ -477,7 +495,11 @@ def _train(args: argparse.Namespace) -> int:
 def _setup_evaluate(p: argparse.ArgumentParser) -> Callable[..., int]:
     p.add_argument("checkpoint", type=Path)
     p.add_argument(
-        "--dataset", choices=_datasets(), default=None, help="default: the checkpoint's dataset"
+        "--dataset",
+        type=_dataset,
+        default=None,
+        help=DATASET_HELP.format(names=", ".join(_datasets()))
+        + "; default: the checkpoint's dataset",
     )
     p.add_argument(
         "--seed", type=int, default=None, help="run seed of the split (default: the checkpoint's)"
@@ -658,13 +680,19 @@ def _cost(args: argparse.Namespace) -> int:
 
     hyper = {} if args.batch_size is None else {"batch_size": args.batch_size}
     config = _build_config(args.learner, args.dataset, args.layers, hyper)  # the width rule
+    n_train = binary_info(args.dataset).n_train
+    if n_train is None:
+        raise SystemExit(
+            f"--dataset: the size of {args.dataset!r} depends on the data seed; the cost report "
+            "needs a dataset of fixed size"
+        )
     r = cost_report(
         args.learner,
         config.n_features,
         list(config.layers),
         config.n_classes,
         batch_size=config.batch_size,
-        n_train=binary_info(args.dataset).n_train,
+        n_train=n_train,
     )
     print(json.dumps(r.as_dict(), indent=2) if args.json else r.table())
     return 0

@@ -54,7 +54,10 @@ def test_choices_come_from_the_registries():
     assert "local-binary-dense" in available() and "cp-r-dense" in available()
     assert {"latent", "bop", "proxquant", "binary-connect"} <= set(available())
     assert list(actions["optimizer"].choices) == optim.available()
-    assert list(actions["dataset"].choices) == binary_datasets()
+    for name in binary_datasets():  # a base name, or one with variants (bnnlab.data.variants)
+        assert name in actions["dataset"].help
+        assert actions["dataset"].type(name) == name
+    assert actions["dataset"].type(f"{binary_datasets()[0]}:pool=4").endswith(":pool=4")
     assert tuple(actions["sign_zero"].choices) == tuple(ZERO_RULES)
 
 

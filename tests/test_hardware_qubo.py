@@ -111,3 +111,27 @@ def test_solver_arguments():
     with pytest.raises(ValueError, match="row"):
         pytest.importorskip("dimod")
         p.to_bqm(p.rows)
+
+
+def test_auto_alpha_scales_each_row_to_the_reach_of_the_signsgd_step():
+    x, y = batch(30, b=9, n=6, m=3)
+    y[:, 2] = 0.0
+    p = layer_problem(x, y, alpha="auto")
+    xt = x / (x.astype(float) ** 2).sum(axis=0)
+    for j in range(2):
+        s = np.sign(xt.T @ y[:, j])
+        alpha = np.linalg.norm(xt @ s) / np.linalg.norm(y[:, j])
+        ref = layer_problem(x, y[:, [j]], alpha=alpha)
+        np.testing.assert_allclose(p.h[j], ref.h[0], rtol=1e-12)
+        np.testing.assert_allclose(p.offset[j], ref.offset[0], rtol=1e-12)
+    assert np.all(p.h[2] == 0)  # a zero gradient: alpha 1, no field
+
+
+def test_orthogonal_columns_make_every_alpha_give_signsgd():
+    """With orthogonal columns of X the lsq optimum is sign(X~^T y) for any alpha."""
+    h4 = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]], dtype=np.int8)
+    y = np.random.default_rng(0).normal(size=(4, 3))
+    for alpha in (0.01, 1.0, 100.0, "auto"):
+        p = layer_problem(h4, y, alpha=alpha)
+        g = solve(p, "exact").samples[:, 0]
+        assert np.array_equal(g, np.sign(h4.T @ y).T.astype(np.int8)), alpha

@@ -135,7 +135,7 @@ def test_convolution_step_maps_rows_back_to_filters():
     conv.backward(grad)
     cols, g2 = conv._params["weight"].factors
     w0 = conv.weight.copy()
-    opt = optim.QPSBGD(optim.param_groups(conv, 0.0), lr=0.5, solver="exact", seed=0)
+    opt = optim.QPSBGD(optim.param_groups(conv, 0.0), lr=0.5, solver="exact", alpha=1.0, seed=0)
     opt.step()
     g = brute_lsq(np.asarray(cols, dtype=float), np.asarray(g2, dtype=float))
     expected = w0 - 0.5 * g.reshape(3, 2, 2, 2).transpose(0, 3, 1, 2)

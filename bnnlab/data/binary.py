@@ -14,6 +14,10 @@ reproduction and the comparison harness read the same arrays:
     :func:`bnnlab.data.prototypes` with its defaults (the paper's: 10 prototypes of 1000 bits,
     flip probability 0.44, 10 000 / 2 000 samples) drawn with the data seed.
 
+Each name may carry variants (:mod:`bnnlab.data.variants`): ``":classes=a,b"`` keeps those
+classes, relabelled in that order, and ``":pool=p"`` average-pools the images by ``p`` before the
+binarisation, e.g. ``"fashion-mnist-mini:classes=0,6:pool=4"``.
+
 :func:`binary_info` tells a dataset's shape and sizes without reading any data, so a learner's
 configuration can be validated before the (slow) load; :func:`load_binary` returns the arrays.
 The ``seed`` is the *data* seed of a run; :func:`bnnlab._validation.derive_seeds` derives it and
@@ -30,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import check_choice, check_int
+from bnnlab._validation import check_int
 
 __all__ = ["BinaryDataset", "binary_datasets", "binary_info", "load_binary"]
 
@@ -46,8 +50,9 @@ class BinaryDataset:
     name : str
     n_features, n_classes : int
         Input size ``D`` and number of classes ``C``.
-    n_train, n_test : int
-        Sizes of the training and test parts.
+    n_train, n_test : int or None
+        Sizes of the training and test parts (``None`` for a class subset of a seeded dataset:
+        its sizes depend on the data seed).
     seeded : bool
         Whether the data seed changes the data (split or draw).
     description : str
@@ -57,8 +62,8 @@ class BinaryDataset:
     name: str
     n_features: int
     n_classes: int
-    n_train: int
-    n_test: int
+    n_train: int | None
+    n_test: int | None
     seeded: bool
     description: str
 
@@ -87,15 +92,21 @@ def _prototype_defaults() -> dict[str, Any]:
 def binary_info(name: str) -> BinaryDataset:
     """Shape, sizes and description of a learner dataset, without reading its data.
 
+    A name with ``:classes=`` reads the labels (the sizes of a class subset are counted).
+
     Parameters
     ----------
-    name : {"fashion-mnist", "fashion-mnist-mini", "prototypes"}
+    name : {"fashion-mnist", "fashion-mnist-mini", "prototypes"} with optional variants
 
     Returns
     -------
     BinaryDataset
     """
-    check_choice(name, "name", _NAMES)
+    from bnnlab.data import variants
+
+    v = variants.parse(name, _NAMES)
+    if not v.plain:
+        return _variant_info(name, v)
     if name == "prototypes":
         p = _prototype_defaults()
         return BinaryDataset(
@@ -131,6 +142,39 @@ def binary_info(name: str) -> BinaryDataset:
     )
 
 
+def _variant_info(name: str, v: Any) -> BinaryDataset:
+    """:func:`binary_info` of a named variant (labels read when classes are selected)."""
+    base = binary_info(v.base)
+    n_train, n_test = base.n_train, base.n_test
+    if v.classes is not None:
+        if max(v.classes) >= base.n_classes:
+            raise ValueError(
+                f"name: classes {v.classes} outside the base's 0..{base.n_classes - 1}"
+            )
+        ytr, yte = _labels(v.base)
+        n_train = int(np.isin(ytr, v.classes).sum()) if ytr is not None else None
+        n_test = int(np.isin(yte, v.classes).sum()) if yte is not None else None
+    side = 28 // v.pool
+    features = base.n_features if v.base == "prototypes" else side * side
+    parts = [base.description]
+    if v.classes is not None:
+        parts.append(f"classes {', '.join(map(str, v.classes))} relabelled 0..{len(v.classes) - 1}")
+    if v.pool > 1:
+        parts.append(f"{v.pool} x {v.pool} average-pooled to {side} x {side} before binarising")
+    n_classes = base.n_classes if v.classes is None else len(v.classes)
+    return BinaryDataset(name, features, n_classes, n_train, n_test, base.seeded, "; ".join(parts))
+
+
+def _labels(base: str) -> tuple[Any, Any]:
+    """Labels of a base dataset's train and test parts when they do not depend on the seed
+    (``None`` for those that do)."""
+    if base != "fashion-mnist-mini":
+        return None, None
+    from bnnlab import data
+
+    return data.load(base, "train")[1], data.load(base, "test")[1]
+
+
 def load_binary(
     name: str, seed: int, root: str | os.PathLike[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -157,19 +201,27 @@ def load_binary(
         Fashion-MNIST files absent (the message says where it looked and how to get them).
     """
     from bnnlab import data
+    from bnnlab.data import variants
 
-    binary_info(name)  # validates the name
+    v = variants.parse(name, _NAMES)
     seed = check_int(seed, "seed", minimum=0)
     if root is not None and not isinstance(root, str | os.PathLike):
         raise TypeError(f"root: expected a path, got {type(root).__name__}")
-    if name == "prototypes":
-        return data.prototypes(**_prototype_defaults(), seed=seed)
-    if name == "fashion-mnist":
-        xtr, ytr = data.load(name, "colombo-train", root=root, seed=seed)
-        xte, yte = data.load(name, "colombo-test", root=root, seed=seed)
+    base = binary_info(v.base)
+    if v.base == "prototypes":
+        xtr, ytr, xte, yte = data.prototypes(**_prototype_defaults(), seed=seed)
+        if v.plain:
+            return xtr, ytr, xte, yte
+    elif v.base == "fashion-mnist":
+        xtr, ytr = data.load(v.base, "colombo-train", root=root, seed=seed)
+        xte, yte = data.load(v.base, "colombo-test", root=root, seed=seed)
     else:
-        xtr, ytr = data.load(name, "train")
-        xte, yte = data.load(name, "test")
+        xtr, ytr = data.load(v.base, "train")
+        xte, yte = data.load(v.base, "test")
+    xtr, ytr = variants.apply_variant(v, (xtr, ytr), base.n_classes)
+    xte, yte = variants.apply_variant(v, (xte, yte), base.n_classes)
+    if v.base == "prototypes":
+        return xtr, ytr, xte, yte
     btr, median = data.global_median(xtr)
     bte, _ = data.global_median(xte, median=median)
     return btr, ytr, bte, yte

@@ -16,10 +16,18 @@ with :math:`A = \tilde X^\top \tilde X` (off the diagonal; shared by every row o
 stored once), :math:`h_j = -2\alpha \tilde X^\top y_j` and :math:`c_j = \mathrm{tr}(A) +
 \alpha^2 \lVert y_j\rVert^2` (since :math:`g_i^2 = 1`). The Ising model of one row, as dimod
 writes it, has couplings :math:`J_{ik} = 2A_{ik}` for :math:`i < k`, fields :math:`h_j` and
-offset :math:`c_j` (:meth:`LsqProblem.to_bqm`). ``alpha`` scales the target: with ±1 inputs
-:math:`\tilde X g = Xg/B` lies in ``[-n/B, n/B]`` per sample; ``alpha = 1`` (the default) fits
-the raw gradient, a larger ``alpha`` asks the step to follow the gradient's direction more than its
-size.
+offset :math:`c_j` (:meth:`LsqProblem.to_bqm`).
+
+``alpha`` scales the target. With ±1 inputs :math:`\tilde X g = Xg/B` lies in ``[-n/B, n/B]``
+per sample, while a loss gradient is often orders of magnitude smaller; a small target leaves the
+quadratic term in charge and the optimum merely cancels correlated inputs (:math:`\tilde X g
+\approx 0`), a large one makes the linear term win and the optimum tends to signSGD's
+:math:`\operatorname{sign}(\tilde X^\top y_j)` (exactly so for orthogonal columns, whatever
+``alpha``). ``alpha="auto"`` (per row) gives the target the norm of the signSGD step's effect,
+:math:`\alpha_j = \lVert \tilde X \operatorname{sign}(\tilde X^\top y_j)\rVert /
+\lVert y_j \rVert` (1 for a zero gradient), so that the problem asks for the binary step whose
+output change best matches the gradient's direction at the scale a binary step can reach; a
+number uses that ``alpha`` for every row (``1`` fits the raw gradient).
 
 ``"sign"`` — the authors' own objective (their Gurobi program with its slack relaxed away, §3.1):
 
@@ -204,7 +212,7 @@ def _dimod() -> Any:
 
 
 def layer_problem(
-    x: Any, y: Any, *, formulation: str = "lsq", alpha: float = 1.0, eps: float = 0.01
+    x: Any, y: Any, *, formulation: str = "lsq", alpha: Any = 1.0, eps: float = 0.01
 ) -> LayerProblem:
     """Build the per-row problems of one layer from a mini-batch.
 
@@ -216,8 +224,8 @@ def layer_problem(
         The loss gradient with respect to the layer's outputs (finite).
     formulation : {"lsq", "sign"}
         The problem (see the module docstring).
-    alpha : float
-        Target scale :math:`\\alpha > 0` of ``"lsq"``.
+    alpha : float or "auto"
+        Target scale :math:`\\alpha > 0` of ``"lsq"``, or ``"auto"`` (per row; module docstring).
     eps : float
         Threshold shift :math:`\\varepsilon \\ge 0` of ``"sign"`` (the authors' 0.01).
 
@@ -226,7 +234,8 @@ def layer_problem(
     LsqProblem or SignProblem
     """
     check_choice(formulation, "formulation", FORMULATIONS)
-    alpha = check_real(alpha, "alpha", low=0.0, open_low=True)
+    if not (isinstance(alpha, str) and alpha == "auto"):
+        alpha = check_real(alpha, "alpha", low=0.0, open_low=True)
     eps = check_real(eps, "eps", low=0.0)
     x = as_array(x, "x", ndim=2)
     y = as_array(y, "y", ndim=2)
@@ -252,6 +261,13 @@ def layer_problem(
     full = xt.T @ xt
     diag = np.diag(full).copy()
     a = full - np.diag(diag)
-    h = -2.0 * alpha * (xt.T @ yf).T
-    offset = diag.sum() + alpha**2 * (yf * yf).sum(axis=0)
+    corr = (xt.T @ yf).T  # (m, n): X~^T y_j per row
+    ynorm2 = (yf * yf).sum(axis=0)
+    if isinstance(alpha, str):
+        reach = np.linalg.norm(xt @ np.where(corr >= 0, 1.0, -1.0).T, axis=0)
+        scale = np.divide(reach, np.sqrt(ynorm2), out=np.ones_like(reach), where=ynorm2 > 0)
+    else:
+        scale = np.full(yf.shape[1], alpha)
+    h = -2.0 * scale[:, None] * corr
+    offset = diag.sum() + scale**2 * ynorm2
     return LsqProblem(A=a, h=np.ascontiguousarray(h), offset=offset)

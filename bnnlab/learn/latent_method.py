@@ -120,6 +120,10 @@ class LatentConfig(Config):
         except TypeError as exc:
             raise TypeError(f"options: {exc}") from exc
 
+    def optimizer_options(self) -> dict[str, Any]:
+        """Keyword arguments of the optimiser beside ``lr`` (``options``; subclasses add theirs)."""
+        return dict(self.options or {})
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (``options`` as a plain table)."""
         d = super().to_dict()
@@ -162,7 +166,7 @@ def _build_optimizer(cfg: LatentConfig, model: Any, *, seed: Any) -> Any:
     from bnnlab import optim
 
     groups = optim.param_groups(model, cfg.weight_decay, no_decay=("binarized", "scale", "bn"))
-    options = dict(cfg.options or {})
+    options = cfg.optimizer_options()
     if cfg.optimizer == "bop":
         options.setdefault("init", "sign")
     cls = optim.get(cfg.optimizer)
@@ -373,12 +377,6 @@ SignSGDMethod = _variant("signsgd", "signsgd", 1e-3, "signSGD on the latent weig
 SignumMethod = _variant("signum", "signum", 1e-3, "Signum (signSGD with momentum 0.9)")
 ProxQuantMethod = _variant(
     "proxquant", "proxquant", 0.01, "ProxQuant: binary prox with a growing lambda, final sign"
-)
-QPSBGDMethod = _variant(
-    "qp-sbgd",
-    "qp-sbgd",
-    0.1,
-    "QP-SBGD: binary gradients from per-row binary programs (emulated annealers)",
 )
 BopMethod = _variant(
     "bop", "bop", 0.01, "Bop: flip binary weights on the gradient's moving average (no latents)"

@@ -54,7 +54,7 @@ METHODS.register("signsgd", "bnnlab.learn.latent_method:SignSGDMethod")
 METHODS.register("signum", "bnnlab.learn.latent_method:SignumMethod")
 METHODS.register("proxquant", "bnnlab.learn.latent_method:ProxQuantMethod")
 METHODS.register("bop", "bnnlab.learn.latent_method:BopMethod")
-METHODS.register("qp-sbgd", "bnnlab.learn.latent_method:QPSBGDMethod")
+METHODS.register("qp-sbgd", "bnnlab.learn.qp_sbgd_method:QPSBGDMethod")
 
 get, available = METHODS.bind()
 

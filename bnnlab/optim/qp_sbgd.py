@@ -75,8 +75,8 @@ class QPSBGD(BinaryOptimizer):
         Reads per row.
     solver_params : mapping, optional
         Extra arguments of the solver (``num_sweeps``, ``beta_range``, ``trotter``, ...).
-    alpha : float
-        Target scale of ``lsq``.
+    alpha : float or "auto"
+        Target scale of ``lsq`` (default ``"auto"``, per row: :mod:`bnnlab.hardware.qubo`).
     eps : float
         Threshold shift :math:`\varepsilon` of ``sign`` (and of the recorded sign agreement).
     selection : {"best", "first"}
@@ -105,7 +105,7 @@ class QPSBGD(BinaryOptimizer):
         solver: str = "sa",
         num_reads: int = 1,
         solver_params: Mapping[str, Any] | None = None,
-        alpha: float = 1.0,
+        alpha: Any = "auto",
         eps: float = 0.01,
         selection: str = "best",
         gap_max_n: int = 12,
@@ -130,7 +130,11 @@ class QPSBGD(BinaryOptimizer):
         self.solver = solver
         self.num_reads = check_int(num_reads, "num_reads", minimum=1)
         self.solver_params = dict(solver_params or {})
-        self.alpha = check_real(alpha, "alpha", low=0.0, open_low=True)
+        self.alpha = (
+            "auto"
+            if isinstance(alpha, str) and alpha == "auto"
+            else check_real(alpha, "alpha", low=0.0, open_low=True)
+        )
         self.eps = check_real(eps, "eps", low=0.0)
         self.selection = check_choice(selection, "selection", SELECTIONS)
         self.gap_max_n = check_int(gap_max_n, "gap_max_n", minimum=0, maximum=24)
