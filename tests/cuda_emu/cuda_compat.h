@@ -10,6 +10,9 @@
 #ifndef BNNLAB_CUDA_COMPAT_H
 #define BNNLAB_CUDA_COMPAT_H
 
+#include <cmath>  // the device math functions kernels call (exp), from the host's libm
+using std::exp;
+
 struct dim3 {
     unsigned int x, y, z;
 };

@@ -20,6 +20,7 @@ from bnnlab._validation import check_choice, check_int
 from bnnlab.hardware.annealing import _common, _kernels
 
 SCHEDULES = ("geometric", "linear")
+BACKENDS = ("numba", "cupy")
 
 
 def schedule(beta: np.ndarray, sweeps: int, kind: str = "geometric") -> np.ndarray:
@@ -40,6 +41,7 @@ def sa(
     num_sweeps: int = 1000,
     beta_range: Any = None,
     beta_schedule: str = "geometric",
+    backend: str = "numba",
 ) -> np.ndarray:
     """Anneal every row ``num_reads`` times: int8 ``(rows, num_reads, n)``.
 
@@ -55,11 +57,20 @@ def sa(
     beta_range : (float, float), optional
         Hot and cold inverse temperature for every row (default: per row, from its energy scale).
     beta_schedule : {"geometric", "linear"}
+    backend : {"numba", "cupy"}
+        The CPU kernel, or the CUDA kernel of ``cuda/anneal.cu`` (the same algorithm and random
+        streams; :mod:`bnnlab.hardware.annealing._cuda`).
     """
     num_sweeps = check_int(num_sweeps, "num_sweeps", minimum=1)
+    check_choice(backend, "backend", BACKENDS)
     betas = schedule(_common.beta_range(problem, beta_range), num_sweeps, beta_schedule)
     kind, a, h, xt, y, eps = _common.kernel_arrays(problem)
-    out = np.empty((problem.rows, num_reads, problem.n), dtype=np.int8)
+    shape = (problem.rows, num_reads, problem.n)
     k = _common.keys(seed, problem.rows, num_reads)
+    if backend == "cupy":
+        from bnnlab.hardware.annealing import _cuda
+
+        return _cuda.gpu_kernels().sa(kind, a, h, xt, y, eps, k, betas, shape)
+    out = np.empty(shape, dtype=np.int8)
     _kernels.simulated_annealing(kind, a, h, xt, y, eps, k, betas, out)
     return out

@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from bnnlab._validation import check_int, check_real
+from bnnlab._validation import check_choice, check_int, check_real
 from bnnlab.hardware.annealing import _common, _kernels
+from bnnlab.hardware.annealing.sa import BACKENDS
 
 
 def _pair(value: Any, name: str) -> tuple[float, float]:
@@ -46,6 +47,7 @@ def sqa(
     trotter: int = 8,
     beta: float | None = None,
     gamma_range: Any = None,
+    backend: str = "numba",
 ) -> np.ndarray:
     """Anneal every row ``num_reads`` times: int8 ``(rows, num_reads, n)``.
 
@@ -63,9 +65,12 @@ def sqa(
         Inverse temperature (default per row, see the module docstring).
     gamma_range : (float, float), optional
         Initial and final transverse field, ``start >= end`` (default per row).
+    backend : {"numba", "cupy"}
+        The CPU kernel or the CUDA kernel (:mod:`bnnlab.hardware.annealing._cuda`).
     """
     num_sweeps = check_int(num_sweeps, "num_sweeps", minimum=1)
     trotter = check_int(trotter, "trotter", minimum=1)
+    check_choice(backend, "backend", BACKENDS)
     rows = problem.rows
     if beta is None:
         betas = _common.beta_range(problem)[:, 1] * trotter
@@ -86,9 +91,17 @@ def sqa(
         couplings = -0.5 * np.log(np.tanh(betas[:, None] * gamma / trotter))
     couplings = np.ascontiguousarray(np.minimum(couplings, 1e6))  # Γ -> 0: slices locked
     kind, a_, h, xt, y, eps = _common.kernel_arrays(problem)
-    out = np.empty((rows, num_reads, problem.n), dtype=np.int8)
+    shape = (rows, num_reads, problem.n)
     k = _common.keys(seed, rows, num_reads)
+    offset = _common.offsets(problem)
+    if backend == "cupy":
+        from bnnlab.hardware.annealing import _cuda
+
+        return _cuda.gpu_kernels().sqa(
+            kind, a_, h, offset, xt, y, eps, k, betas, couplings, trotter, shape
+        )
+    out = np.empty(shape, dtype=np.int8)
     _kernels.simulated_quantum_annealing(
-        kind, a_, h, _common.offsets(problem), xt, y, eps, k, betas, couplings, trotter, out
+        kind, a_, h, offset, xt, y, eps, k, betas, couplings, trotter, out
     )
     return out
