@@ -294,3 +294,25 @@ def test_sign_qubo_refuses_a_weak_penalty_and_zero_inputs():
     x0[0, 0] = 0
     with pytest.raises(ValueError, match="x: the sign QUBO needs"):
         layer_problem(x0, y, formulation="sign").to_bqm(0)
+
+
+# -- the authors' per-neuron formulation --------------------------------------------------------
+def test_neuron_energy_is_four_times_the_threshold_unit_loss():
+    x, y = batch(12, b=9, n=5, m=3)
+    p = layer_problem(x, y, formulation="neuron")
+    w = all_assignments(5)
+    e = p.energy(np.broadcast_to(w, (3, *w.shape)))
+    for j in range(3):
+        t = (1 - y[:, j]) / 2
+        for k, wk in enumerate(w):
+            o = (x @ wk >= 0).astype(float)  # threshold unit, ties fire
+            assert e[j, k] == pytest.approx(4 * np.sum((t - o) ** 2))
+    assert p.step_sign == -1 and layer_problem(x, y).step_sign == 1
+    r = solve(p, "sa", num_reads=20, seed=0, num_sweeps=200)
+    np.testing.assert_allclose(r.energies.min(axis=1), brute_min(p), atol=1e-9)
+
+
+def test_neuron_fan_in_is_limited_to_sixteen():
+    x, y = batch(0, b=3, n=17, m=1)
+    with pytest.raises(ValueError, match="fan-in of at most 16"):
+        layer_problem(x, y, formulation="neuron")

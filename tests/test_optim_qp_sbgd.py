@@ -197,3 +197,22 @@ def test_step_without_a_backward_or_with_real_inputs_says_why():
     backward_once(d, np.full((4, 3), 0.5, dtype=np.float32), np.ones((4, 2), np.float32))
     with pytest.raises(ValueError, match=r"layer 'weight'.*x: expected values"):
         opt.step()
+
+
+def test_neuron_formulation_steps_towards_the_best_weights():
+    rng = np.random.default_rng(7)
+    d = layer(4, 2, bias=False)
+    x = inputs(rng, 6, 4)
+    grad = rng.normal(size=(6, 2)).astype(np.float32)
+    w0 = d.weight.copy()
+    opt = optim.QPSBGD(
+        optim.param_groups(d, 0.0), lr=0.1, formulation="neuron", solver="exact", seed=0
+    )
+    backward_once(d, x, grad)
+    opt.step()
+    ws = np.array(list(itertools.product((-1.0, 1.0), repeat=4)))
+    for j in range(2):
+        t = (1 - grad[:, j]) / 2
+        loss = [np.sum((t - (x @ w >= 0)) ** 2) for w in ws]
+        moved = (d.weight[j] - w0[j]) / np.float32(0.1)  # W <- W + lr w*
+        assert np.sum((t - (x @ np.round(moved) >= 0)) ** 2) == pytest.approx(min(loss), abs=1e-5)

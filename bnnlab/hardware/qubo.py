@@ -38,6 +38,20 @@ number uses that ``alpha`` for every row (``1`` fits the raw gradient).
 :math:`\tilde x_b^\top g`). It is not quadratic in ``g``; the exact and built-in annealing solvers
 minimise it directly (:class:`SignProblem`), and :mod:`bnnlab.hardware.sign_qubo` encodes it as a
 QUBO with auxiliary bits for the Ocean/QPU path.
+
+``"neuron"`` — the per-neuron problem the authors ran on the D-Wave annealer (§3.2, after Sasdelli
+& Chin): the variables are the neuron's *weights* :math:`w \in \{\pm1\}^n`, its output on sample
+``b`` is the threshold unit :math:`o_b = [x_b^\top w \ge 0] \in \{0, 1\}`, and the loss is
+:math:`\sum_b (t_b - o_b)^2` with target :math:`t_b = (1 - y_{bj})/2`. Since
+:math:`t_b - o_b = \tfrac12\big((-y_{bj}) - s_b\big)` with :math:`s_b = 2o_b - 1 =
+\operatorname{sign}(\tilde x_b^\top w)` (``sign(0) = +1``), this is the sign objective with the
+target :math:`-y_j` and no shift, times 1/4; bnnlab stores and reports it as
+:math:`\sum_b (s_b + y_{bj})^2` (four times the authors' loss) so that the same kernels, β ranges
+and QUBO encoding serve both. The step then moves *towards* the solution,
+:math:`W \leftarrow W + \eta\, w^\star` (:attr:`LayerProblem.step_sign` is ``-1``). As on the
+annealer, the fan-in is limited to 16. (The authors' QUBO used 1–3 slack bits for the threshold
+and λ = 50; :mod:`bnnlab.hardware.sign_qubo` uses two exact slack registers and a λ from the
+targets.)
 """
 
 from __future__ import annotations
@@ -52,7 +66,10 @@ from bnnlab._validation import as_array, check_choice, check_real
 __all__ = ["FORMULATIONS", "LayerProblem", "LsqProblem", "SignProblem", "layer_problem", "tilde"]
 
 #: Formulations built so far.
-FORMULATIONS = ("lsq", "sign")
+FORMULATIONS = ("lsq", "sign", "neuron")
+
+#: Largest fan-in of the ``"neuron"`` formulation (the authors' annealer runs, §3.2).
+NEURON_MAX_FAN_IN = 16
 
 
 def _check_assignments(g: Any, rows: int, n: int) -> tuple[np.ndarray, bool]:
@@ -72,6 +89,12 @@ class LayerProblem:
     """Base of the per-layer problems: ``rows`` independent problems of ``n`` ±1 variables."""
 
     formulation: str
+
+    @property
+    def step_sign(self) -> int:
+        """``+1``: a solution is a gradient, ``W <- W - lr g``; ``-1``: it is a target weight,
+        ``W <- W + lr w`` (``"neuron"``)."""
+        return -1 if self.formulation == "neuron" else 1
 
     @property
     def n(self) -> int:  # pragma: no cover - overridden
@@ -222,12 +245,13 @@ def layer_problem(
         The layer's inputs, values in {-1, 0, +1} (0 where an activation is ``sign(0) = 0``).
     y : array (B, m)
         The loss gradient with respect to the layer's outputs (finite).
-    formulation : {"lsq", "sign"}
+    formulation : {"lsq", "sign", "neuron"}
         The problem (see the module docstring).
     alpha : float or "auto"
         Target scale :math:`\\alpha > 0` of ``"lsq"``, or ``"auto"`` (per row; module docstring).
     eps : float
-        Threshold shift :math:`\\varepsilon \\ge 0` of ``"sign"`` (the authors' 0.01).
+        Threshold shift :math:`\\varepsilon \\ge 0` of ``"sign"`` (the authors' 0.01; ``"neuron"``
+        has none).
 
     Returns
     -------
@@ -251,12 +275,19 @@ def layer_problem(
         raise ValueError(f"y: {y.shape[0]} rows for a batch of {x.shape[0]} (x)")
     xt = tilde(x)
     yf = y.astype(np.float64)
-    if formulation == "sign":
+    if formulation in ("sign", "neuron"):
+        neuron = formulation == "neuron"
+        if neuron and x.shape[1] > NEURON_MAX_FAN_IN:
+            raise ValueError(
+                f"x: the neuron formulation takes a fan-in of at most {NEURON_MAX_FAN_IN} (the "
+                f"authors' annealer limit), got {x.shape[1]}"
+            )
         return SignProblem(
             xt=np.ascontiguousarray(xt),
-            y=np.ascontiguousarray(yf.T),
-            eps=eps,
+            y=np.ascontiguousarray(-yf.T if neuron else yf.T),
+            eps=0.0 if neuron else eps,
             x=np.ascontiguousarray(x, dtype=np.int8),
+            formulation=formulation,
         )
     full = xt.T @ xt
     diag = np.diag(full).copy()

@@ -8,6 +8,10 @@ and mini-batch, the layer's inputs ``X`` and the gradient ``Y`` with respect to 
 
 .. math:: W \leftarrow W - \eta\, G .
 
+With the authors' annealer formulation ``"neuron"`` the solution is the neuron's best binary weight
+:math:`w^\star` for the targets :math:`(1 - y)/2` and the step goes towards it,
+:math:`W \leftarrow W + \eta\, w^\star` (fan-in at most 16).
+
 Every other parameter (BatchNorm, biases, a real output layer) takes the step of the inner
 optimiser (``inner="sgd"`` by default). With ``num_reads > 1`` the kept read is the lowest-energy
 one (``selection="best"``) or the first (``"first"``, what the authors did on the annealer).
@@ -67,7 +71,7 @@ class QPSBGD(BinaryOptimizer):
         As :class:`~bnnlab.optim.Optimizer`.
     lr : float
         :math:`\eta` of the binary step and base rate of the inner optimiser (the authors' 0.1).
-    formulation : {"lsq", "sign"}
+    formulation : {"lsq", "sign", "neuron"}
         The per-row problem (:mod:`bnnlab.hardware.qubo`).
     solver : str
         A solver alias of :mod:`bnnlab.hardware.annealing` (``exact``, ``sa``, ``sqa``, ...).
@@ -176,7 +180,7 @@ class QPSBGD(BinaryOptimizer):
                 from bnnlab.nn._im2col import weight_from_matrix
 
                 step = weight_from_matrix(step, p.data.shape)
-            p.data -= (self.lr * group["lr_scale"]) * step
+            p.data -= (problem.step_sign * self.lr * group["lr_scale"]) * step
 
     def _record(
         self, name: str, problem: Any, result: Any, g: Any, energy: Any, x: Any, y: Any
@@ -188,11 +192,12 @@ class QPSBGD(BinaryOptimizer):
             best = annealing.solve(problem, "exact").energies[:, 0]
             gap = float(np.mean(energy - best))
         logical = problem.n
-        if problem.formulation == "sign":
+        if problem.formulation != "lsq":
             from bnnlab.hardware.sign_qubo import slack_weights
 
             logical += x.shape[0] * (1 + 2 * len(slack_weights(problem.n)))
-        s = np.where(qubo.tilde(x) @ g.T.astype(np.float64) + self.eps >= 0, 1.0, -1.0)
+        step = problem.step_sign * g.T.astype(np.float64)  # the step is -lr * step
+        s = np.where(qubo.tilde(x) @ step + self.eps >= 0, 1.0, -1.0)
         nz = y != 0
         agree = float((s[nz] == np.sign(y[nz])).mean()) if nz.any() else math.nan
         self.records.append(

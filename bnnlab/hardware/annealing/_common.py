@@ -29,11 +29,13 @@ def kernel_arrays(
     problem: Any,
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """``(kind, A, h, xt, y, eps)`` of ``problem`` for :mod:`._kernels` (unused ones 1 x 1)."""
-    if problem.formulation == "lsq":
+    from bnnlab.hardware.qubo import LsqProblem, SignProblem
+
+    if isinstance(problem, LsqProblem):
         a = np.ascontiguousarray(problem.A, dtype=np.float64)
         h = np.ascontiguousarray(problem.h, dtype=np.float64)
         return 0, a, h, _EMPTY, _EMPTY, 0.0
-    if problem.formulation == "sign":
+    if isinstance(problem, SignProblem):  # "sign" and "neuron"
         xt = np.ascontiguousarray(problem.xt, dtype=np.float64)
         y = np.ascontiguousarray(problem.y, dtype=np.float64)
         return 1, _EMPTY, _EMPTY, xt, y, float(problem.eps)
@@ -43,7 +45,7 @@ def kernel_arrays(
 
 
 def offsets(problem: Any) -> np.ndarray:
-    """Per-row constants the kernels leave out of ``lsq`` energies (zero for ``sign``)."""
+    """Per-row constants the kernels leave out of ``lsq`` energies (zero for the others)."""
     if problem.formulation == "lsq":
         return np.ascontiguousarray(problem.offset, dtype=np.float64)
     return np.zeros(problem.rows, dtype=np.float64)
