@@ -78,7 +78,8 @@ def test_ties_go_to_the_first_ground_state_in_gray_code_order():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"x": np.array([[1, 2]]), "y": np.zeros((1, 1))}, ValueError, "x: expected values"),
+        ({"x": np.array([[1, np.inf]]), "y": np.zeros((1, 1))}, ValueError, "x: NaN or inf"),
+        ({"x": np.array([[True]]), "y": np.zeros((1, 1))}, TypeError, "x: expected real"),
         ({"x": np.ones((2, 2)), "y": np.zeros((2, 1)), "eps": -0.1}, ValueError, "eps"),
         ({"x": np.ones((2, 2)), "y": np.array([[np.nan], [0.0]])}, ValueError, "y: NaN"),
         ({"x": np.ones((2, 2)), "y": np.zeros((3, 1))}, ValueError, "y: 3 rows"),

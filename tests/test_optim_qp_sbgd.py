@@ -189,13 +189,20 @@ def test_bad_arguments_name_themselves(kwargs, error, match):
         optim.QPSBGD(optim.param_groups(layer(), 0.0), **args)
 
 
-def test_step_without_a_backward_or_with_real_inputs_says_why():
+def test_step_without_a_backward_says_why_and_real_inputs_work():
     d = nn.Dense(3, 2, weight_binarizer="ste_sign", seed=0)  # real inputs: no act binarizer
-    opt = optim.QPSBGD(optim.param_groups(d, 0.0), solver="exact", seed=0)
+    opt = optim.QPSBGD(optim.param_groups(d, 0.0), solver="exact", alpha=1.0, seed=0)
     with pytest.raises(ValueError, match="no recorded inputs"):
         opt.step()
-    backward_once(d, np.full((4, 3), 0.5, dtype=np.float32), np.ones((4, 2), np.float32))
-    with pytest.raises(ValueError, match=r"layer 'weight'.*x: expected values"):
+    x = np.array([[0.5, -1.5, 2.0], [1.0, 0.25, -0.5], [-2.0, 1.0, 1.0], [0.1, 0.2, 0.3]])
+    grad = np.array([[1.0, -0.5], [0.2, 0.3], [-1.0, 1.0], [0.5, 0.5]], dtype=np.float32)
+    w0 = d.weight.copy()
+    backward_once(d, x.astype(np.float32), grad)
+    opt.step()
+    g = brute_lsq(x.astype(np.float32).astype(float), grad.astype(float))
+    np.testing.assert_allclose(d.weight, w0 - np.float32(0.1) * g, atol=1e-6)
+    with pytest.raises(ValueError, match=r"layer 'weight'.*NaN"):
+        backward_once(d, np.full((4, 3), np.nan, dtype=np.float32), grad)
         opt.step()
 
 

@@ -1,7 +1,7 @@
 r"""Per-layer binary-gradient problems of QP-SBGD (Krahn et al., BMVC 2024; REFERENCES.md §3).
 
-For a binarised layer and one mini-batch: ``X`` (``B x n``) the layer's inputs (±1, or 0 where an
-activation is ``sign(0) = 0``), ``Y`` (``B x m``) the loss gradient with respect to the layer's
+For a binarised layer and one mini-batch: ``X`` (``B x n``) the layer's inputs (±1, 0 where an
+activation is ``sign(0) = 0``, or real for a graph convolution's aggregated inputs), ``Y`` (``B x m``) the loss gradient with respect to the layer's
 outputs, and :math:`\tilde X = X\,\mathrm{diag}(1/\lVert X_{:,i}\rVert^2)` (each column divided by
 its squared norm over the batch; an all-zero column stays zero, and its variable then only enters
 through nothing: every value of it has the same energy). Every output row ``j`` of the layer is an
@@ -242,7 +242,9 @@ def layer_problem(
     Parameters
     ----------
     x : array (B, n)
-        The layer's inputs, values in {-1, 0, +1} (0 where an activation is ``sign(0) = 0``).
+        The layer's inputs: ±1 (0 where an activation is ``sign(0) = 0``), or any finite reals
+        (a graph convolution's aggregated inputs :math:`\\hat A X`); the QUBO encoding of
+        ``"sign"``/``"neuron"`` needs ±1.
     y : array (B, m)
         The loss gradient with respect to the layer's outputs (finite).
     formulation : {"lsq", "sign", "neuron"}
@@ -263,10 +265,10 @@ def layer_problem(
     eps = check_real(eps, "eps", low=0.0)
     x = as_array(x, "x", ndim=2)
     y = as_array(y, "y", ndim=2)
-    if x.dtype.kind not in "biuf" or x.dtype.kind == "b":
-        raise TypeError(f"x: expected ±1 numbers, got dtype {x.dtype}")
-    if not bool(((x == 1) | (x == -1) | (x == 0)).all()):
-        raise ValueError("x: expected values in {-1, 0, +1}")
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"x: expected real inputs, got dtype {x.dtype}")
+    if not bool(np.isfinite(x).all()):
+        raise ValueError("x: NaN or inf in the inputs")
     if y.dtype.kind not in "iuf":
         raise TypeError(f"y: expected real gradients, got dtype {y.dtype}")
     if not bool(np.isfinite(y).all()):
@@ -286,7 +288,7 @@ def layer_problem(
             xt=np.ascontiguousarray(xt),
             y=np.ascontiguousarray(-yf.T if neuron else yf.T),
             eps=0.0 if neuron else eps,
-            x=np.ascontiguousarray(x, dtype=np.int8),
+            x=np.ascontiguousarray(x),
             formulation=formulation,
         )
     full = xt.T @ xt
