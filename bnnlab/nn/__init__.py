@@ -12,6 +12,7 @@ each layer has ``layer.weight`` (latent), ``layer.binary_weight()`` (forward bin
 from bnnlab.nn import binarizers, gradcheck, init
 from bnnlab.nn._module import Layer, Parameter, Sequential
 from bnnlab.nn._summary import summary
+from bnnlab.nn.graph import GraphConv, normalized_adjacency
 from bnnlab.nn.linear import Conv2d, Dense
 from bnnlab.nn.loss import softmax_cross_entropy
 from bnnlab.nn.models import binary_cnn, binary_mlp
@@ -24,6 +25,7 @@ __all__ = [
     "Conv2d",
     "Dense",
     "Flatten",
+    "GraphConv",
     "Layer",
     "MaxPool2d",
     "Parameter",
@@ -34,6 +36,7 @@ __all__ = [
     "binary_mlp",
     "gradcheck",
     "init",
+    "normalized_adjacency",
     "softmax_cross_entropy",
     "summary",
 ]
