@@ -206,8 +206,15 @@ def _datasets(value: Any) -> tuple[str, ...]:
     out: list[str] = []
     for i, d in enumerate(value):
         _expect(d, f"datasets[{i}]", str, "a dataset name")
-        if d not in valid:
-            raise ValueError(f"datasets[{i}]: unknown dataset {d!r}; valid: {', '.join(valid)}")
+        from bnnlab.data import variants
+
+        try:
+            variants.parse(d, tuple(valid))
+        except ValueError as exc:
+            raise ValueError(
+                f"datasets[{i}]: unknown dataset {d!r}; valid: {', '.join(valid)}, optionally "
+                f"with variants ({exc})"
+            ) from None
         if d in out:
             raise ValueError(f"datasets[{i}]: duplicate dataset {d!r}")
         out.append(d)
