@@ -50,6 +50,8 @@ class QPSBGDConfig(LatentConfig):
         "best", "kept read: lowest energy or the first", choices=("best", "first")
     )
     gap_max_n: int = field(12, "record the gap to the exact optimum for fan-in <= this (0: never)")
+    realism: bool = field(False, "solve rows as an Advantage QPU realises them (lsq only)")
+    qpu_cost: bool = field(False, "record QPU qubits and time (needs the annealing extra)")
 
     def __post_init__(self) -> None:
         check_choice(self.optimizer, "optimizer", ("qp-sbgd",))
@@ -70,7 +72,15 @@ class QPSBGDConfig(LatentConfig):
             "eps": self.eps,
             "selection": self.selection,
             "gap_max_n": self.gap_max_n,
+            "realism": _realism() if self.realism else None,
+            "qpu_cost": self.qpu_cost,
         }
+
+
+def _realism() -> Any:
+    from bnnlab.hardware.annealing.realism import Realism
+
+    return Realism()
 
 
 def _number(text: Any, name: str) -> float:

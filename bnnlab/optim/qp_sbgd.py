@@ -87,6 +87,12 @@ class QPSBGD(BinaryOptimizer):
     gap_max_n : int
         Record the gap to the exact optimum for layers of at most this fan-in (0: never); the
         exact solve costs :math:`O(2^n n)` per row.
+    realism : Realism, optional
+        Solve each row as an Advantage QPU would realise it (``lsq`` only;
+        :mod:`bnnlab.hardware.annealing.realism`).
+    qpu_cost : bool
+        Record the QPU cost of every layer solve (:mod:`bnnlab.hardware.annealing.qpu`: needs the
+        ``annealing`` extra): ``physical_qubits``, ``longest_chain``, ``qpu_seconds`` (all rows).
     seed : int
         Seed of the solvers' random streams (required: randomness is explicit).
     inner, inner_kwargs, weight_decay, binary
@@ -113,6 +119,8 @@ class QPSBGD(BinaryOptimizer):
         eps: float = 0.01,
         selection: str = "best",
         gap_max_n: int = 12,
+        realism: Any = None,
+        qpu_cost: bool = False,
         seed: Any = None,
         inner: Any = "sgd",
         inner_kwargs: Mapping[str, Any] | None = None,
@@ -142,6 +150,17 @@ class QPSBGD(BinaryOptimizer):
         self.eps = check_real(eps, "eps", low=0.0)
         self.selection = check_choice(selection, "selection", SELECTIONS)
         self.gap_max_n = check_int(gap_max_n, "gap_max_n", minimum=0, maximum=24)
+        if realism is not None:
+            from bnnlab.hardware.annealing.realism import Realism
+
+            if not isinstance(realism, Realism):
+                raise TypeError(f"realism: expected a Realism, got {type(realism).__name__}")
+            if formulation != "lsq":
+                raise ValueError("realism: applies to the lsq formulation (an Ising h, J)")
+        if not isinstance(qpu_cost, bool | np.bool_):
+            raise TypeError(f"qpu_cost: expected a bool, got {type(qpu_cost).__name__}")
+        self.realism = realism
+        self.qpu_cost = bool(qpu_cost)
         self.rng = make_rng(seed)
         self.records: list[dict[str, Any]] = []
         self._reported = 0
@@ -170,6 +189,7 @@ class QPSBGD(BinaryOptimizer):
                 self.solver,
                 num_reads=self.num_reads,
                 seed=self.rng,
+                realism=self.realism,
                 **self.solver_params,
             )
             g, energy = _select(result.samples, result.energies, self.selection)
@@ -200,6 +220,16 @@ class QPSBGD(BinaryOptimizer):
         s = np.where(qubo.tilde(x) @ step + self.eps >= 0, 1.0, -1.0)
         nz = y != 0
         agree = float((s[nz] == np.sign(y[nz])).mean()) if nz.any() else math.nan
+        cost: dict[str, Any] = {}
+        if self.qpu_cost:
+            from bnnlab.hardware.annealing import qpu
+
+            c = qpu.estimate(logical, self.num_reads)
+            cost = {
+                "physical_qubits": c.physical_qubits if c.fits else math.nan,
+                "longest_chain": c.longest_chain if c.fits else math.nan,
+                "qpu_seconds": problem.rows * c.qpu_seconds if c.fits else math.nan,
+            }
         self.records.append(
             {
                 "step": self.steps,
@@ -211,12 +241,14 @@ class QPSBGD(BinaryOptimizer):
                 "energy_gap": gap,
                 "sign_agreement": agree,
                 "logical_qubits": logical,
+                **cost,
             }
         )
 
     def epoch_columns(self) -> dict[str, float]:
         """Means over the records since the last call: ``qp/energy_gap``,
-        ``qp/sign_agreement``, ``qp/solver_seconds`` (summed) and ``qp/logical_qubits`` (max)."""
+        ``qp/sign_agreement``, ``qp/solver_seconds`` (summed) and ``qp/logical_qubits`` (max);
+        with ``qpu_cost`` also ``qp/physical_qubits`` (max) and ``qp/qpu_seconds`` (summed)."""
         new = self.records[self._reported :]
         self._reported = len(self.records)
         if not new:
@@ -226,12 +258,16 @@ class QPSBGD(BinaryOptimizer):
             vals = [r[key] for r in new if not math.isnan(r[key])]
             return float(np.mean(vals)) if vals else math.nan
 
-        return {
+        cols = {
             "qp/energy_gap": mean("energy_gap"),
             "qp/sign_agreement": mean("sign_agreement"),
             "qp/solver_seconds": float(sum(r["seconds"] for r in new)),
             "qp/logical_qubits": float(max(r["logical_qubits"] for r in new)),
         }
+        if self.qpu_cost:
+            cols["qp/physical_qubits"] = float(max(r["physical_qubits"] for r in new))
+            cols["qp/qpu_seconds"] = float(sum(r["qpu_seconds"] for r in new))
+        return cols
 
     # -- checkpoints: the solvers' generator travels with the optimiser ----------------------
     def state_dict(self, names: Mapping[int, str]) -> tuple[dict[str, Any], dict[str, Any]]:
