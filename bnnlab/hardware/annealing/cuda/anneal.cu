@@ -24,6 +24,14 @@ __device__ __forceinline__ double bnn_uniform(unsigned long long key, unsigned l
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
+// Metropolis: x <= 0 or u < exp(-x); for x >= 37.5, exp(-x) < 2^-53 and only u = 0 passes.
+__device__ __forceinline__ bool bnn_accept(double x, double u)
+{
+    if (x <= 0.0) return true;
+    if (x >= 37.5) return u == 0.0;
+    return u < exp(-x);
+}
+
 __device__ __forceinline__ double bnn_sgn(double v, double eps)
 {
     return v + eps >= 0.0 ? 1.0 : -1.0;
@@ -120,7 +128,7 @@ extern "C" __global__ void __launch_bounds__(128) bnn_anneal_sa(
                 const double d = bnn_delta(kind, h_r, xt, y_r, eps, n, bsz, g, state, i);
                 const double u = bnn_uniform(key, counter);
                 counter += 1;
-                if (d <= 0.0 || u < exp(-beta * d)) bnn_flip(kind, a, xt, n, bsz, g, state, i);
+                if (bnn_accept(beta * d, u)) bnn_flip(kind, a, xt, n, bsz, g, state, i);
             }
         }
         for (long long i = 0; i < n; ++i) out[t * n + i] = (signed char)g[i];
@@ -166,7 +174,7 @@ extern "C" __global__ void __launch_bounds__(128) bnn_anneal_sqa(
                     if (slices > 1) d += 2.0 * jp * gk[i] * (g[up * n + i] + g[down * n + i]);
                     const double u = bnn_uniform(key, counter);
                     counter += 1;
-                    if (d <= 0.0 || u < exp(-d)) bnn_flip(kind, a, xt, n, bsz, gk, sk, i);
+                    if (bnn_accept(d, u)) bnn_flip(kind, a, xt, n, bsz, gk, sk, i);
                 }
             }
         }
