@@ -129,7 +129,8 @@ class LsqProblem(LayerProblem):
     Attributes
     ----------
     A : float64 array (n, n)
-        :math:`\\tilde X^\\top \\tilde X` with a zero diagonal (shared by every row).
+        :math:`\\tilde X^\\top \\tilde X` with a zero diagonal (shared by every row), exactly
+        symmetric (the solvers read its rows for its columns).
     h : float64 array (m, n)
         Linear fields, one row per output unit.
     offset : float64 array (m,)
@@ -292,6 +293,7 @@ def layer_problem(
             formulation=formulation,
         )
     full = xt.T @ xt
+    full = 0.5 * (full + full.T)  # exactly symmetric (BLAS may round (i, k) and (k, i) apart)
     diag = np.diag(full).copy()
     a = full - np.diag(diag)
     corr = (xt.T @ yf).T  # (m, n): X~^T y_j per row

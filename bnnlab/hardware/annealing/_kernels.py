@@ -14,11 +14,14 @@ an accepted flip updates :math:`f` in :math:`O(n)`.
 
 Random numbers: a counter-based generator (SplitMix64 of ``key + counter * golden``), one key per
 (row, read), so every (row, read) is an independent, reproducible stream whatever the thread
-schedule; the uniform in ``[0, 1)`` is the top 53 bits times :math:`2^{-53}`. One number is drawn
-per proposal whether or not it is needed, so the stream position depends only on the sweep. A flip
-is accepted when :math:`x = \beta\Delta \le 0` or :math:`u < e^{-x}`; for :math:`x \ge 37.5`,
-:math:`e^{-x} < 2^{-53}` and only :math:`u = 0` passes, which is tested without the exp (the same
-decisions, cheaper in the cold part of the anneal).
+schedule; the uniform in ``[0, 1)`` is the top 53 bits times :math:`2^{-53}`. The counter of a
+draw is its position: the initial spins take ``0 .. n-1`` (SQA: ``0 .. P n - 1``), and the proposal
+of spin ``i`` in sweep ``s`` (SQA: of slice ``k``) takes ``n + s n + i`` (SQA:
+``P n + (s P + k) n + i``), so a uniform is computed only where it is needed. A flip is accepted
+when :math:`x = \beta\Delta \le 0`, or when :math:`x < 37.5` and :math:`u < e^{-x}`: above
+37.5, :math:`e^{-x} < 2^{-53}` (the smallest non-zero uniform) and the move is refused outright —
+the Metropolis chain with its acceptance probability truncated below :math:`2^{-53}`, which costs
+neither an exp nor a random number in the cold part of the anneal.
 """
 
 from __future__ import annotations
@@ -38,18 +41,18 @@ def _uniform(key, counter):  # pragma: no cover - compiled
     return np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-#: above this exponent exp(-x) < 2^-53, the smallest non-zero uniform: only u = 0 is below it
+#: above this exponent exp(-x) < 2^-53, the smallest non-zero uniform: the move is refused
 EXP_CUTOFF = 37.5
 
 
 @numba.njit(cache=True, inline="always")
-def _accept(x, u):  # pragma: no cover - compiled
-    """Metropolis: ``x <= 0`` or ``u < exp(-x)``, without the exp where it cannot matter."""
+def _accept(x, key, counter):  # pragma: no cover - compiled
+    """Metropolis with the acceptance truncated below 2^-53 (module docstring)."""
     if x <= 0.0:
         return True
     if x >= 37.5:
-        return u == 0.0
-    return u < np.exp(-x)
+        return False
+    return _uniform(key, counter) < np.exp(-x)
 
 
 @numba.njit(cache=True, inline="always")
@@ -97,8 +100,8 @@ def _flip(kind, a, xt, g, state, i):  # pragma: no cover - compiled
     g[i] = -g[i]
     if kind == 0:
         two = 2.0 * g[i]
-        for k in range(g.shape[0]):
-            state[k] += two * a[k, i]
+        for k in range(g.shape[0]):  # row i (A is exactly symmetric): contiguous
+            state[k] += two * a[i, k]
     else:
         two = 2.0 * g[i]
         for b in range(xt.shape[0]):
@@ -133,22 +136,19 @@ def simulated_annealing(kind, a, h, xt, y, eps, keys, betas, out):  # pragma: no
     for t in numba.prange(rows * reads):
         r = t // reads
         key = keys[t]
-        counter = np.uint64(0)
         g = np.empty(n, dtype=np.float64)
         for i in range(n):
-            g[i] = 1.0 if _uniform(key, counter) < 0.5 else -1.0
-            counter += np.uint64(1)
+            g[i] = 1.0 if _uniform(key, np.uint64(i)) < 0.5 else -1.0
         state = np.empty(size, dtype=np.float64)
         _init_state(kind, a, xt, g, state)
         h_r = h[r] if kind == 0 else h[0]
         y_r = y[r] if kind == 1 else y[0]
         for s in range(betas.shape[1]):
             beta = betas[r, s]
+            base = np.uint64(n + s * n)
             for i in range(n):
                 d = _delta(kind, a, h_r, xt, y_r, eps, g, state, i)
-                u = _uniform(key, counter)
-                counter += np.uint64(1)
-                if _accept(beta * d, u):
+                if _accept(beta * d, key, base + np.uint64(i)):
                     _flip(kind, a, xt, g, state, i)
         for i in range(n):
             out[r, t % reads, i] = np.int8(g[i])
@@ -172,13 +172,11 @@ def simulated_quantum_annealing(
     for t in numba.prange(rows * reads):
         r = t // reads
         key = keys[t]
-        counter = np.uint64(0)
         g = np.empty((slices, n), dtype=np.float64)
         state = np.empty((slices, size), dtype=np.float64)
         for k in range(slices):
             for i in range(n):
-                g[k, i] = 1.0 if _uniform(key, counter) < 0.5 else -1.0
-                counter += np.uint64(1)
+                g[k, i] = 1.0 if _uniform(key, np.uint64(k * n + i)) < 0.5 else -1.0
             _init_state(kind, a, xt, g[k], state[k])
         h_r = h[r] if kind == 0 else h[0]
         y_r = y[r] if kind == 1 else y[0]
@@ -188,13 +186,12 @@ def simulated_quantum_annealing(
             for k in range(slices):
                 up = (k + 1) % slices
                 down = (k - 1 + slices) % slices
+                base = np.uint64(slices * n + (s * slices + k) * n)
                 for i in range(n):
                     d = bp * _delta(kind, a, h_r, xt, y_r, eps, g[k], state[k], i)
                     if slices > 1:
                         d += 2.0 * jp * g[k, i] * (g[up, i] + g[down, i])
-                    u = _uniform(key, counter)
-                    counter += np.uint64(1)
-                    if _accept(d, u):
+                    if _accept(d, key, base + np.uint64(i)):
                         _flip(kind, a, xt, g[k], state[k], i)
         best = 0
         best_e = np.inf

@@ -5,7 +5,8 @@
 // The same algorithm, operation for operation, as the numba kernels of
 // bnnlab/hardware/annealing/_kernels.py (read that module's docstring for the math): one thread
 // per (row, read), t = row * reads + read, grid-stride; spins visited in order; one uniform per
-// proposal from SplitMix64(key + counter * golden); the state is the local fields A g (kind 0,
+// proposal from SplitMix64(key + counter * golden), the counter being the proposal's position,
+// drawn only when needed; the state is the local fields A g (kind 0,
 // lsq) or z = X~ g (kind 1, sign). Floating-point operations are in the same order as the numba
 // code, so the CPU emulation (g++, no FMA contraction on x86-64 without -march) reproduces numba
 // bit for bit; on a GPU, NVRTC's fused multiply-adds and its exp() can round differently, so a
@@ -24,12 +25,14 @@ __device__ __forceinline__ double bnn_uniform(unsigned long long key, unsigned l
     return (double)(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-// Metropolis: x <= 0 or u < exp(-x); for x >= 37.5, exp(-x) < 2^-53 and only u = 0 passes.
-__device__ __forceinline__ bool bnn_accept(double x, double u)
+// Metropolis with the acceptance truncated below 2^-53: x <= 0, or x < 37.5 and u < exp(-x); the
+// uniform of a proposal is drawn at its own counter, only when needed.
+__device__ __forceinline__ bool bnn_accept(double x, unsigned long long key,
+                                           unsigned long long counter)
 {
     if (x <= 0.0) return true;
-    if (x >= 37.5) return u == 0.0;
-    return u < exp(-x);
+    if (x >= 37.5) return false;
+    return bnn_uniform(key, counter) < exp(-x);
 }
 
 __device__ __forceinline__ double bnn_sgn(double v, double eps)
@@ -76,7 +79,7 @@ __device__ void bnn_flip(int kind, const double* a, const double* xt, long long 
     g[i] = -g[i];
     const double two = 2.0 * g[i];
     if (kind == 0) {
-        for (long long k = 0; k < n; ++k) state[k] += two * a[k * n + i];
+        for (long long k = 0; k < n; ++k) state[k] += two * a[i * n + k];  // A symmetric
     } else {
         for (long long b = 0; b < bsz; ++b) state[b] += two * xt[b * n + i];
     }
@@ -112,23 +115,20 @@ extern "C" __global__ void __launch_bounds__(128) bnn_anneal_sa(
          t += (long long)gridDim.x * blockDim.x) {
         const long long r = t / reads;
         const unsigned long long key = keys[t];
-        unsigned long long counter = 0;
         double* g = work + t * (n + size);
         double* state = g + n;
-        for (long long i = 0; i < n; ++i) {
-            g[i] = bnn_uniform(key, counter) < 0.5 ? 1.0 : -1.0;
-            counter += 1;
-        }
+        for (long long i = 0; i < n; ++i)
+            g[i] = bnn_uniform(key, (unsigned long long)i) < 0.5 ? 1.0 : -1.0;
         bnn_init_state(kind, a, xt, n, bsz, g, state);
         const double* h_r = kind == 0 ? h + r * n : h;
         const double* y_r = kind == 1 ? y + r * bsz : y;
         for (long long s = 0; s < sweeps; ++s) {
             const double beta = betas[r * sweeps + s];
+            const unsigned long long base = (unsigned long long)(n + s * n);
             for (long long i = 0; i < n; ++i) {
                 const double d = bnn_delta(kind, h_r, xt, y_r, eps, n, bsz, g, state, i);
-                const double u = bnn_uniform(key, counter);
-                counter += 1;
-                if (bnn_accept(beta * d, u)) bnn_flip(kind, a, xt, n, bsz, g, state, i);
+                if (bnn_accept(beta * d, key, base + (unsigned long long)i))
+                    bnn_flip(kind, a, xt, n, bsz, g, state, i);
             }
         }
         for (long long i = 0; i < n; ++i) out[t * n + i] = (signed char)g[i];
@@ -149,14 +149,12 @@ extern "C" __global__ void __launch_bounds__(128) bnn_anneal_sqa(
          t += (long long)gridDim.x * blockDim.x) {
         const long long r = t / reads;
         const unsigned long long key = keys[t];
-        unsigned long long counter = 0;
         double* g = work + t * slices * (n + size);  // slices x n spins, then slices x size
         double* state = g + slices * n;
         for (long long k = 0; k < slices; ++k) {
-            for (long long i = 0; i < n; ++i) {
-                g[k * n + i] = bnn_uniform(key, counter) < 0.5 ? 1.0 : -1.0;
-                counter += 1;
-            }
+            for (long long i = 0; i < n; ++i)
+                g[k * n + i] =
+                    bnn_uniform(key, (unsigned long long)(k * n + i)) < 0.5 ? 1.0 : -1.0;
             bnn_init_state(kind, a, xt, n, bsz, g + k * n, state + k * size);
         }
         const double* h_r = kind == 0 ? h + r * n : h;
@@ -169,12 +167,12 @@ extern "C" __global__ void __launch_bounds__(128) bnn_anneal_sqa(
                 const long long down = (k - 1 + slices) % slices;
                 double* gk = g + k * n;
                 double* sk = state + k * size;
+                const unsigned long long base = (unsigned long long)(slices * n + (s * slices + k) * n);
                 for (long long i = 0; i < n; ++i) {
                     double d = bp * bnn_delta(kind, h_r, xt, y_r, eps, n, bsz, gk, sk, i);
                     if (slices > 1) d += 2.0 * jp * gk[i] * (g[up * n + i] + g[down * n + i]);
-                    const double u = bnn_uniform(key, counter);
-                    counter += 1;
-                    if (bnn_accept(d, u)) bnn_flip(kind, a, xt, n, bsz, gk, sk, i);
+                    if (bnn_accept(d, key, base + (unsigned long long)i))
+                        bnn_flip(kind, a, xt, n, bsz, gk, sk, i);
                 }
             }
         }

@@ -1,0 +1,119 @@
+"""Built-in batched annealers against the samplers a user has: dwave-samplers' simulated annealing
+and OpenJij's simulated quantum annealing, on one layer's QP-SBGD problems; and a QP-SBGD epoch
+against a BinaryConnect epoch of the same model.
+
+Problems: one ``lsq`` layer, 128 rows (output units) of n = 64 inputs, B = 100 (±1 inputs drawn
+uniformly, Gaussian output gradients, ``alpha="auto"``), seed 0. Every solver runs with its own
+default temperature schedule at 1000 sweeps: ``sa`` with 100 reads against dwave-samplers'
+``SimulatedAnnealingSampler``; ``sqa`` with 8 Trotter slices and 20 reads (OpenJij's SQA takes
+about a second per row at 100 reads) against OpenJij's ``SQASampler`` at 8 slices, 1000 sweeps and
+``beta=20`` (its default 5 is too hot for these energy scales: median energies are printed to
+show the comparison is at equal quality). Each is timed end to end as a user calls it through
+``solve`` (the Ocean/OpenJij times include building the 128 BQMs, printed separately). Medians of
+the rounds; ratios from this one run; the CPU model is printed. Run with ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import numpy as np
+import pytest
+
+from bnnlab.hardware.annealing import solve
+from bnnlab.hardware.qubo import layer_problem
+
+ROWS, N, B, SWEEPS = 128, 64, 100, 1000
+
+
+def _cpu() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+@pytest.fixture(scope="module")
+def layer():
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random((B, N)) < 0.5, 1, -1).astype(np.int8)
+    return layer_problem(x, rng.normal(size=(B, ROWS)), alpha="auto")
+
+
+def _median_time(fn, rounds):
+    times, out = [], None
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), out
+
+
+def _report(name, ours, theirs, e_ours, e_theirs, extra=""):
+    print(
+        f"\n[{name}] {_cpu()}, {os.cpu_count()} cores: ours {ours:.3f} s, theirs {theirs:.3f} s "
+        f"-> {theirs / ours:.1f}x; median energy ours {np.median(e_ours):.5f}, theirs "
+        f"{np.median(e_theirs):.5f}{extra}"
+    )
+
+
+def test_sa_against_dwave_samplers(benchmark, layer):
+    pytest.importorskip("dwave.samplers")
+    solve(layer, "sa", num_reads=2, seed=0, num_sweeps=10)  # compile outside the timing
+    res = benchmark.pedantic(
+        lambda: solve(layer, "sa", num_reads=100, seed=0, num_sweeps=SWEEPS), rounds=3
+    )
+    ours = benchmark.stats.stats.median
+    t0 = time.perf_counter()
+    bqms = [layer.to_bqm(r) for r in range(ROWS)]
+    build = time.perf_counter() - t0
+    theirs, other = _median_time(
+        lambda: solve(layer, "dwave-sa", num_reads=100, seed=0, num_sweeps=SWEEPS), 1
+    )
+    assert len(bqms) == ROWS
+    _report("sa vs dwave-samplers SA", ours, theirs, res.energies, other.energies,
+            f"; of theirs, building the BQMs {build:.3f} s")  # fmt: skip
+
+
+def test_sqa_against_openjij(benchmark, layer):
+    pytest.importorskip("openjij")
+    solve(layer, "sqa", num_reads=2, seed=0, num_sweeps=10)
+    res = benchmark.pedantic(
+        lambda: solve(layer, "sqa", num_reads=20, seed=0, num_sweeps=SWEEPS, trotter=8), rounds=3
+    )
+    ours = benchmark.stats.stats.median
+    theirs, other = _median_time(
+        lambda: solve(layer, "openjij-sqa", num_reads=20, seed=0, num_sweeps=SWEEPS, trotter=8,
+                      beta=20.0),
+        1,
+    )  # fmt: skip
+    _report("sqa vs OpenJij SQA", ours, theirs, res.energies, other.energies)
+
+
+def test_qp_sbgd_epoch_against_binary_connect(benchmark):
+    """One epoch of 49-16-2 on a 7 x 7 Fashion-MNIST pair (mini set, 2000 images, batch 50):
+    QP-SBGD (sa, 100 sweeps, 1 read) against BinaryConnect (SGD) on the same model."""
+    from bnnlab.data import load_binary
+    from bnnlab.learn.method import TrainData, get
+
+    data = TrainData(*load_binary("fashion-mnist-mini:classes=0,2:pool=4", 0))
+
+    def epoch(alias, **cfg):
+        cls = get(alias)
+        m = cls(cls.config_class(layers=(16,), batch_size=50, **cfg), n_features=49,
+                n_classes=2, seed=0)  # fmt: skip
+        return m.fit(data, epochs=1)[0]
+
+    epoch("qp-sbgd", num_sweeps=100)  # compile
+    row = benchmark.pedantic(lambda: epoch("qp-sbgd", num_sweeps=100), rounds=3)
+    ours = benchmark.stats.stats.median
+    bc, _ = _median_time(lambda: epoch("binary-connect", lr=0.01), 3)
+    print(
+        f"\n[qp-sbgd epoch] {_cpu()}: qp-sbgd {ours:.3f} s (solver {row['qp/solver_seconds']:.3f}"
+        f" s), binary-connect {bc:.3f} s -> qp-sbgd costs {ours / bc:.1f}x"
+    )
