@@ -43,11 +43,12 @@ def test_lsq_energy_equals_its_objective_on_every_assignment(seed, n, alpha):
     assert p.A.shape == (n, n) and np.all(np.diag(p.A) == 0)  # one coupling matrix per layer
 
 
-def test_bqm_energies_equal_the_batched_energy():
+@pytest.mark.parametrize("n", [1, 5, 10])
+def test_bqm_energies_equal_the_objective_on_every_assignment(n):
     dimod = pytest.importorskip("dimod")
-    x, y = batch(4, b=9, n=6, m=3)
+    x, y = batch(4 + n, b=9, n=n, m=3)
     p = layer_problem(x, y, alpha=1.5)
-    g = np.random.default_rng(0).choice(np.array([-1, 1], dtype=np.int8), size=(p.rows, 20, p.n))
+    g = np.broadcast_to(all_assignments(n), (p.rows, 2**n, n))
     e = p.energy(g)
     for row in range(p.rows):
         bqm = p.to_bqm(row)

@@ -8,7 +8,8 @@ probability 1/2, the coldest accepts the smallest non-zero one with probability 
 .. math:: \beta_0 = \frac{\ln 2}{\Delta_{\max}}, \qquad \beta_1 = \frac{\ln 100}{\Delta_{\min}}.
 
 For ``lsq``: :math:`\Delta_{\max} = \max_i 2(|h_i| + 2\sum_k |A_{ik}|)` bounds every flip, and
-:math:`\Delta_{\min} = 2 \min(\text{non-zero } |h_i|, 2|A_{ik}|)`. For ``sign``: a flip that turns
+:math:`\Delta_{\min} = 2 \min(\text{non-zero } |h_i|, 2|A_{ik}|)`, "non-zero" meaning above
+:data:`RELATIVE_ZERO` times the row's largest coefficient. For ``sign``: a flip that turns
 sample ``b`` costs :math:`4|y_b|`, so :math:`\Delta_{\max} = 4\sum_b |y_b|`, :math:`\Delta_{\min} =
 4 \min_{y_b \ne 0} |y_b|`. A row whose coefficients are all zero gets ``(1, 1)`` (every state has
 the same energy).
@@ -23,6 +24,10 @@ import numpy as np
 from bnnlab._validation import check_real, make_rng
 
 _EMPTY = np.zeros((1, 1), dtype=np.float64)
+
+#: coefficients below this fraction of a row's largest are rounding residue (e.g. a coupling of
+#: two orthogonal input columns computed as 1e-19), not energy scales: the cold end ignores them
+RELATIVE_ZERO = 1e-9
 
 
 def kernel_arrays(
@@ -63,16 +68,19 @@ def delta_range(problem: Any) -> tuple[np.ndarray, np.ndarray]:
     """``(delta_min, delta_max)`` per row (see the module docstring); 0 where a row is empty."""
     if problem.formulation == "lsq":
         absa = np.abs(problem.A)
-        dmax = (2.0 * (np.abs(problem.h) + 2.0 * absa.sum(axis=1)[None, :])).max(axis=1)
-        nz_a = 2.0 * absa[absa > 0]
-        a_min = nz_a.min() if nz_a.size else np.inf
         absh = np.abs(problem.h)
-        h_min = np.where(absh > 0, absh, np.inf).min(axis=1)
-        dmin = 2.0 * np.minimum(h_min, a_min)
+        dmax = (2.0 * (absh + 2.0 * absa.sum(axis=1)[None, :])).max(axis=1)
+        tiny = RELATIVE_ZERO * np.maximum(absh.max(axis=1), 2.0 * absa.max(initial=0.0))
+        nz_a = 2.0 * absa[2.0 * absa > tiny.min(initial=np.inf)]
+        a_min = nz_a.min() if nz_a.size else np.inf
+        h_min = np.where(absh > tiny[:, None], absh, np.inf).min(axis=1)
+        a_row = np.where(np.isfinite(a_min) & (a_min > tiny), a_min, np.inf)
+        dmin = 2.0 * np.minimum(h_min, a_row)
     else:
         absy = np.abs(problem.y)
+        tiny = RELATIVE_ZERO * absy.max(axis=1, initial=0.0)
         dmax = 4.0 * absy.sum(axis=1)
-        dmin = 4.0 * np.where(absy > 0, absy, np.inf).min(axis=1)
+        dmin = 4.0 * np.where(absy > tiny[:, None], absy, np.inf).min(axis=1)
     dmin = np.where(np.isfinite(dmin), dmin, 0.0)
     return dmin, dmax
 
