@@ -82,3 +82,14 @@ def test_cli_accepts_variants_and_refuses_bad_ones(tmp_path, capsys):
     assert next(p.name for p in (tmp_path / "records").glob("*.jsonl")).startswith(
         "train-signsgd-fashion-mnist-mini_classes_0_1_pool_7-"
     )
+
+
+def test_intensity_keeps_the_pixels_scaled_to_unit_range():
+    x, y, xt, _ = data.load_binary("fashion-mnist-mini:classes=0,2:pool=4:intensity", 0)
+    raw_x, raw_y = data.load("fashion-mnist-mini", "train")
+    keep = (raw_y == 0) | (raw_y == 2)
+    pooled = raw_x[keep].astype(np.float32).reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4)) / 255.0
+    np.testing.assert_allclose(x, pooled.reshape(-1, 49), rtol=1e-6)
+    assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+    with pytest.raises(ValueError, match="intensity needs a Fashion-MNIST"):
+        data.binary_info("prototypes:intensity")

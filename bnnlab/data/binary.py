@@ -156,11 +156,17 @@ def _variant_info(name: str, v: Any) -> BinaryDataset:
         n_test = int(np.isin(yte, v.classes).sum()) if yte is not None else None
     side = 28 // v.pool
     features = base.n_features if v.base == "prototypes" else side * side
-    parts = [base.description]
+    parts = [
+        base.description.replace(", binarised by the global median of the training part", "")
+        if v.intensity
+        else base.description
+    ]
     if v.classes is not None:
         parts.append(f"classes {', '.join(map(str, v.classes))} relabelled 0..{len(v.classes) - 1}")
     if v.pool > 1:
         parts.append(f"{v.pool} x {v.pool} average-pooled to {side} x {side} before binarising")
+    if v.intensity:
+        parts.append("pixel intensities in [0, 1] (float32), not binarised")
     n_classes = base.n_classes if v.classes is None else len(v.classes)
     return BinaryDataset(name, features, n_classes, n_train, n_test, base.seeded, "; ".join(parts))
 
@@ -222,6 +228,14 @@ def load_binary(
     xte, yte = variants.apply_variant(v, (xte, yte), base.n_classes)
     if v.base == "prototypes":
         return xtr, ytr, xte, yte
+    if v.intensity:
+        n = xtr.shape[0]
+        return (
+            (np.asarray(xtr, dtype=np.float32) / 255.0).reshape(n, -1),
+            ytr,
+            (np.asarray(xte, dtype=np.float32) / 255.0).reshape(xte.shape[0], -1),
+            yte,
+        )
     btr, median = data.global_median(xtr)
     bte, _ = data.global_median(xte, median=median)
     return btr, ytr, bte, yte

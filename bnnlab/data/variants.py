@@ -7,7 +7,10 @@ pixels *before* the median binarisation (so the median is that of the pooled tra
 is how QP-SBGD's experiments keep layers small (binary digit pairs at low resolution,
 REFERENCES.md §3.3), and it gives the comparison harness and ``bnnlab train`` the same arrays from
 one name. ``pool`` must divide 28 and applies to the Fashion-MNIST datasets only; ``classes`` to
-every dataset (at least two distinct classes of the base).
+every dataset (at least two distinct classes of the base). ``:intensity`` (Fashion-MNIST only)
+keeps the pixel intensities, scaled to ``[0, 1]`` (float32), instead of binarising them — for
+learners that sample their inputs, such as the binary-stochastic rule of
+:mod:`bnnlab.learn.memristive`.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ class Variant:
     base: str
     classes: tuple[int, ...] | None = None
     pool: int = 1
+    intensity: bool = False
 
     @property
     def plain(self) -> bool:
         """Whether the name is just the base dataset."""
-        return self.classes is None and self.pool == 1
+        return self.classes is None and self.pool == 1 and not self.intensity
 
 
 def parse(name: str, bases: tuple[str, ...]) -> Variant:
@@ -51,12 +55,17 @@ def parse(name: str, bases: tuple[str, ...]) -> Variant:
     classes: tuple[int, ...] | None = None
     pool = 1
     seen = set()
+    intensity = False
     for part in parts:
+        if part == "intensity" and part not in seen:
+            seen.add(part)
+            intensity = True
+            continue
         key, sep, value = part.partition("=")
         if not sep or key in seen or key not in ("classes", "pool"):
             raise ValueError(
-                f"name: bad variant {part!r} in {name!r}; expected classes=a,b,... or pool=p, "
-                "each at most once"
+                f"name: bad variant {part!r} in {name!r}; expected classes=a,b,..., pool=p or "
+                "intensity, each at most once"
             )
         seen.add(key)
         try:
@@ -72,7 +81,9 @@ def parse(name: str, bases: tuple[str, ...]) -> Variant:
         raise ValueError(
             f"name: pool={pool} needs a Fashion-MNIST base and a divisor of {IMAGE_SIDE}"
         )
-    return Variant(base, classes, pool)
+    if intensity and base == "prototypes":
+        raise ValueError("name: intensity needs a Fashion-MNIST base (prototypes are ±1 already)")
+    return Variant(base, classes, pool, intensity)
 
 
 def select_classes(x: Any, y: np.ndarray, classes: tuple[int, ...] | None, n_classes: int):
