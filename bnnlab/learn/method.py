@@ -55,6 +55,8 @@ METHODS.register("signum", "bnnlab.learn.latent_method:SignumMethod")
 METHODS.register("proxquant", "bnnlab.learn.latent_method:ProxQuantMethod")
 METHODS.register("bop", "bnnlab.learn.latent_method:BopMethod")
 METHODS.register("qp-sbgd", "bnnlab.learn.qp_sbgd_method:QPSBGDMethod")
+METHODS.register("binary-stochastic", "bnnlab.learn.memristive:BinaryStochasticMethod")
+METHODS.register("hp-sgd", "bnnlab.learn.memristive:HPSGDMethod")
 
 get, available = METHODS.bind()
 

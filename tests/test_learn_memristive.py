@@ -1,0 +1,159 @@
+"""The binary-stochastic rule against a hand-written tiny network (explicit loops, the same draws
+in the same order), the accumulate-and-carry remainder, the HP baseline's gradient against finite
+differences, the device path, and learning on real data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bnnlab.learn.memristive import (
+    BinaryStochasticConfig,
+    BinaryStochasticMethod,
+    HPSGDConfig,
+    HPSGDMethod,
+)
+
+
+def tiny(weights="float", threshold=3, **kw):
+    cfg = BinaryStochasticConfig(layers=(3,), batch_size=8, weights=weights, threshold=threshold,
+                                 **kw)  # fmt: skip
+    return BinaryStochasticMethod(cfg, n_features=3, n_classes=2, seed=0)
+
+
+def oracle_gradients(w1, w2, x, y, rng, a=4.0):
+    """The rule of REFERENCES §4.1 with explicit loops (biases as a constant input 1)."""
+    b, n = x.shape
+    h, c = w1.shape[1], w2.shape[1]
+    u_x = rng.random((b, n))
+    u_z = rng.random((b, h))
+    u_d = rng.random((b, h))
+    u_o = rng.random((b, c))
+    g1 = np.zeros_like(w1, dtype=np.int64)
+    g2 = np.zeros_like(w2, dtype=np.int64)
+    for s in range(b):
+        xs = [1.0 if u_x[s, i] < x[s, i] else 0.0 for i in range(n)] + [1.0]
+        zs, ds = [], []
+        for j in range(h):
+            yj = sum(xs[i] * w1[i, j] for i in range(n + 1))
+            z = 1.0 / (1.0 + math.exp(-a * yj))
+            zs.append(1.0 if u_z[s, j] < z else 0.0)
+            ds.append(1.0 if u_d[s, j] < a * z * (1 - z) else 0.0)
+        zs.append(1.0)
+        out = [sum(zs[j] * w2[j, k] for j in range(h + 1)) for k in range(c)]
+        m = max(out)
+        e = [math.exp(o - m) for o in out]
+        p = [v / sum(e) for v in e]
+        delta = [(1.0 if u_o[s, k] < p[k] else 0.0) - (1.0 if k == y[s] else 0.0) for k in range(c)]
+        for j in range(h + 1):
+            for k in range(c):
+                g2[j, k] += int(zs[j] * delta[k])
+        for j in range(h):
+            back = sum(delta[k] * w2[j, k] for k in range(c))
+            dz = (1.0 if back > 0 else -1.0 if back < 0 else 0.0) * ds[j]
+            for i in range(n + 1):
+                g1[i, j] += int(xs[i] * dz)
+    return g1, g2
+
+
+def batch():
+    rng = np.random.default_rng(5)
+    return rng.random((8, 3)), np.array([0, 1, 1, 0, 1, 0, 0, 1])
+
+
+def test_one_step_against_a_hand_computed_tiny_network():
+    m = tiny()
+    m.W[1] *= 0.2  # small output weights: sign(delta W^T) differs from delta W^T itself
+    x, y = batch()
+    w1, w2 = m.W[0].copy(), m.W[1].copy()
+    got = m.gradients(x, y, np.random.default_rng(0))
+    g1, g2 = oracle_gradients(w1, w2, x, y, np.random.default_rng(0))
+    assert np.array_equal(got[0], g1) and np.array_equal(got[1], g2)
+    assert np.abs(g1).sum() >= 4 and np.abs(g2).sum() > 0  # the hidden error is exercised
+    # float weights: W <- W - lr * dW / B
+    m._apply(0, got[0])
+    np.testing.assert_allclose(m.W[0], w1 - 0.1 * g1 / 8)
+
+
+def test_accumulate_and_carry_keeps_the_remainder():
+    m = tiny(weights="integer", threshold=3)
+    w0 = m.W[0].copy()
+    grad = np.zeros_like(m.buffers[0])
+    grad[0, 0], grad[1, 1], grad[2, 0] = 7, -5, 2
+    pulses = m._apply(0, grad)
+    # fix(7/3) = 2 steps, remainder 1; fix(-5/3) = -1, remainder -2; fix(2/3) = 0, remainder 2
+    assert pulses == 3
+    assert m.buffers[0][0, 0] == 1 and m.buffers[0][1, 1] == -2 and m.buffers[0][2, 0] == 2
+    step = 0.1 * 3 / 8
+    assert m.W[0][0, 0] == pytest.approx(np.clip(w0[0, 0] - 2 * step, -1, 1))
+    assert m.W[0][1, 1] == pytest.approx(np.clip(w0[1, 1] + 1 * step, -1, 1))
+    assert m.W[0][2, 0] == w0[2, 0]
+    m._apply(0, grad)  # 1 + 7 = 8 -> 2 steps, remainder 2
+    assert m.buffers[0][0, 0] == 2
+
+
+def test_device_weights_receive_one_depressing_pulse_per_unit_step():
+    m = tiny(weights="idealized", threshold=2)
+    before = [a.values().copy() for a in m.arrays]
+    grad = np.zeros_like(m.buffers[1])
+    grad[0, 0] = 5  # two unit steps -> two depressing pulses
+    m._apply(1, grad)
+    after = m.arrays[1].values()
+    assert after[0, 0] < before[1][0, 0]
+    assert m.arrays[1].pulses_applied == 2 and m.buffers[1][0, 0] == 1
+    assert np.array_equal(after[1:], before[1][1:])
+
+
+def test_hp_sgd_gradient_matches_finite_differences():
+    cfg = HPSGDConfig(layers=(3,), batch_size=5, lr=1.0)
+    m = HPSGDMethod(cfg, n_features=4, n_classes=3, seed=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((5, 4)), np.array([0, 1, 2, 1, 0])
+    w = [v.copy() for v in m.W]
+
+    def loss():
+        return m.evaluate(x, y)["test_loss"]
+
+    num = []
+    for layer in range(2):
+        g = np.zeros_like(w[layer])
+        for idx in np.ndindex(g.shape):
+            m.W[layer][idx] += 1e-6
+            up = loss()
+            m.W[layer][idx] -= 2e-6
+            down = loss()
+            m.W[layer][idx] += 1e-6
+            g[idx] = (up - down) / 2e-6
+        num.append(g)
+    m.rng = np.random.default_rng(0)  # one batch of all five samples
+    m.fit_epoch(x, y)
+    for layer in range(2):
+        np.testing.assert_allclose(w[layer] - m.W[layer], num[layer], rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("weights", ["float", "integer", "ecram", "pcm-suri"])
+def test_learns_on_fashion_mnist_pairs(weights):
+    from bnnlab.data import load_binary
+    from bnnlab.learn.method import TrainData
+
+    d = TrainData(*load_binary("fashion-mnist-mini:classes=1,7:pool=4:intensity", 0))
+    cfg = BinaryStochasticConfig(layers=(20,), weights=weights, batch_size=50)
+    m = BinaryStochasticMethod(cfg, n_features=49, n_classes=2, seed=1)
+    rows = m.fit(d, epochs=2)
+    assert rows[-1]["test_accuracy"] > 80, rows[-1]
+    assert rows[-1]["pulses"] > 0 and 0 <= rows[-1]["at_bound"] <= 1
+
+
+def test_bad_configuration():
+    with pytest.raises(ValueError, match="weights"):
+        BinaryStochasticConfig(weights="flash")
+    with pytest.raises(ValueError, match="threshold"):
+        BinaryStochasticConfig(threshold=0)
+    m = tiny()
+    with pytest.raises(ValueError, match="x: expected intensities"):
+        m.evaluate(np.full((2, 3), 2.0), np.array([0, 1]))
+    with pytest.raises(ValueError, match="backend"):
+        BinaryStochasticMethod(BinaryStochasticConfig(), n_features=3, n_classes=2, seed=0,
+                               backend="cupy")  # fmt: skip
