@@ -85,7 +85,7 @@ def test_cli_accepts_variants_and_refuses_bad_ones(tmp_path, capsys):
 
 
 def test_intensity_keeps_the_pixels_scaled_to_unit_range():
-    x, y, xt, _ = data.load_binary("fashion-mnist-mini:classes=0,2:pool=4:intensity", 0)
+    x, _, _, _ = data.load_binary("fashion-mnist-mini:classes=0,2:pool=4:intensity", 0)
     raw_x, raw_y = data.load("fashion-mnist-mini", "train")
     keep = (raw_y == 0) | (raw_y == 2)
     pooled = raw_x[keep].astype(np.float32).reshape(-1, 7, 4, 7, 4).mean(axis=(2, 4)) / 255.0
