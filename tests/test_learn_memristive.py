@@ -157,3 +157,55 @@ def test_bad_configuration():
     with pytest.raises(ValueError, match="backend"):
         BinaryStochasticMethod(BinaryStochasticConfig(), n_features=3, n_classes=2, seed=0,
                                backend="cupy")  # fmt: skip
+
+
+@pytest.mark.parametrize(("sign_zero", "clip"), [("zero", None), ("zero", 8), ("plus", 6)])
+def test_local_binary_on_an_ideal_device_is_the_learner(sign_zero, clip):
+    """A noiseless ConstantStep device with dw_min = step and bounds ±clip reproduces the
+    learner's trajectory exactly (from the same in-range initial state)."""
+    from bnnlab.data import load_binary
+    from bnnlab.hardware import devices as D
+    from bnnlab.learn.local.config import LocalBinaryConfig
+    from bnnlab.learn.local.devices import LocalBinaryOnDevices
+    from bnnlab.learn.local.local_binary import LocalBinaryLearner
+
+    x, y, _, _ = load_binary("fashion-mnist-mini", 0)
+    x, y = x[:1000], y[:1000]
+    cfg = LocalBinaryConfig.from_layers(784, 10, (40, 40), sign_zero=sign_zero, clip=clip)
+    bound = 1e9 if clip is None else float(clip)
+    dev = D.ConstantStep(dw_min=float(cfg.step), w_max=bound, w_min=-bound, dw_min_dtod=0.0,
+                         dw_min_std=0.0, up_down_dtod=0.0, w_max_dtod=0.0, w_min_dtod=0.0,
+                         reset_std=0.0)  # fmt: skip
+    ref = LocalBinaryLearner(cfg, seed=3)
+    if clip is not None:
+        for w in ref.hidden:
+            np.clip(w, -clip, clip, out=w)
+    on = LocalBinaryOnDevices(cfg, device=dev, seed=3)
+    assert on.config.clip is None and on.clip_replaced == clip
+    ra, rb = ref.fit(x, y, epochs=2), on.fit(x, y, epochs=2)
+    assert [r["train_accuracy"] for r in ra] == [r["train_accuracy"] for r in rb]
+    for a, b in zip(ref.hidden, on.hidden, strict=True):
+        assert np.array_equal(a, b)
+    assert sum(d.pulses_applied for d in on.arrays) > 0
+
+
+def test_local_binary_on_a_noisy_device_differs_and_resumes():
+    from bnnlab.data import load_binary
+    from bnnlab.learn.local.config import LocalBinaryConfig
+    from bnnlab.learn.local.devices import LocalBinaryOnDevices
+    from bnnlab.learn.local.local_binary import LocalBinaryLearner
+
+    x, y, _, _ = load_binary("fashion-mnist-mini", 0)
+    x, y = x[:600], y[:600]
+    cfg = LocalBinaryConfig.from_layers(784, 10, (30, 30))
+    on = LocalBinaryOnDevices(cfg, device="ecram", seed=1)
+    on.fit(x, y, epochs=1)
+    ref = LocalBinaryLearner(cfg, seed=1)
+    ref.fit(x, y, epochs=1)
+    assert not np.array_equal(on.hidden[0], ref.hidden[0])
+    arrays, meta = on.state_dict()
+    other = LocalBinaryOnDevices(cfg, device="ecram", seed=7)
+    other.load_state_dict(arrays, meta)
+    on.fit(x, y, epochs=1)
+    other.fit(x, y, epochs=1)
+    assert np.array_equal(on.hidden[1], other.hidden[1])

@@ -158,6 +158,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 self._wrep[l] = eng.refresh(self._wrep[l], w, cols)
                 tm.add("update", t0)
                 self._reinforce(w, l)
+                self._after_update(l)
                 if cfg.train_head and l == last:
                     t0 = time.perf_counter()
                     g = self.head_state[l]
@@ -170,6 +171,10 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 tm.add("selection", t0)
             inp = a
         return correct
+
+    def _after_update(self, layer: int) -> None:
+        """Hook after layer ``layer``'s hidden states changed in a step (nothing here; the
+        device-backed learner, :mod:`bnnlab.learn.local.devices`, moves them onto its devices)."""
 
     def packed_weights(self) -> list[Any]:
         """Packed ``sign(W_l)^T`` (ties +1) of every layer, ``uint64 (K_l, ceil(N_{l-1} / 64))``.

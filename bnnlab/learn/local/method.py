@@ -178,3 +178,79 @@ class CPRDenseMethod(CPRMethod):
     alias = "cp-r-dense"
     learner_alias = "cp-r-dense"
     description = "cp-r on dense integer products (host only)"
+
+
+def _device_presets() -> list[str]:
+    from bnnlab.hardware import devices
+
+    return devices.available()
+
+
+def _devices_learner_config(self: Any, n_features: int, n_classes: int) -> Any:
+    hyper = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("layers", "device")}
+    if self.device not in _device_presets():
+        raise ValueError(
+            f"device: unknown device preset {self.device!r}; available: "
+            f"{', '.join(_device_presets())}"
+        )
+    return LocalBinaryConfig.from_layers(n_features, n_classes, self.layers, **hyper)
+
+
+LocalBinaryDevicesMethodConfig = dataclasses.make_dataclass(
+    "LocalBinaryDevicesMethodConfig",
+    [
+        (
+            "device",
+            str,
+            dataclasses.field(
+                default="ecram",
+                metadata={
+                    "help": "device preset holding the hidden states (bnnlab.hardware.devices)",
+                    "cli": True,
+                    "choices": _device_presets,
+                },
+            ),
+        )
+    ],
+    bases=(LocalBinaryMethodConfig,),
+    frozen=True,
+    namespace={
+        "learner_config": _devices_learner_config,
+        "__doc__": "Method configuration of local-binary on devices (LocalBinaryMethodConfig + "
+        "``device``).",
+    },
+)
+LocalBinaryDevicesMethodConfig.__module__ = __name__
+
+
+class LocalBinaryDevicesMethod(LocalBinaryMethod):
+    """:class:`LocalBinaryMethod` with its hidden states on emulated devices
+    (:mod:`bnnlab.learn.local.devices`); rows add ``pulses`` and ``at_bound``."""
+
+    alias = "local-binary-devices"
+    description = "local-binary with its hidden states on emulated memristive devices"
+    config_class = LocalBinaryDevicesMethodConfig
+
+    def __init__(
+        self, config: Any, *, n_features: int, n_classes: int, seed: Any, backend: str = "auto"
+    ):
+        Method.__init__(
+            self, config, n_features=n_features, n_classes=n_classes, seed=seed, backend=backend
+        )
+        from bnnlab.learn.local.devices import LocalBinaryOnDevices
+
+        learner_cfg = config.learner_config(self.n_features, self.n_classes)
+        self.learner = LocalBinaryOnDevices(
+            learner_cfg, device=config.device, seed=seed, backend=backend
+        )
+        self._pulses_seen = 0
+
+    def cost(self, n_train: int) -> dict[str, float]:
+        total = sum(a.pulses_applied for a in self.learner.arrays)
+        pulses, self._pulses_seen = total - self._pulses_seen, total
+        at = float(np.mean([a.fraction_at_bound() for a in self.learner.arrays]))
+        return {**super().cost(n_train), "pulses": float(pulses), "at_bound": at}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super().load_state_dict(arrays, meta)
+        self._pulses_seen = sum(a.pulses_applied for a in self.learner.arrays)
