@@ -209,3 +209,41 @@ def test_local_binary_on_a_noisy_device_differs_and_resumes():
     on.fit(x, y, epochs=1)
     other.fit(x, y, epochs=1)
     assert np.array_equal(on.hidden[1], other.hidden[1])
+
+
+# -- pulsed-sgd -----------------------------------------------------------------------------------
+def pulsed(device="idealized", **kw):
+    from bnnlab.learn.memristive import PulsedSGDConfig, PulsedSGDMethod
+
+    cfg = PulsedSGDConfig(layers=(4,), device=device, **kw)
+    return PulsedSGDMethod(cfg, n_features=3, n_classes=2, seed=0)
+
+
+def test_stochastic_pulse_trains_have_the_expected_counts_and_signs():
+    """E[pulses] = BL p_i q_j = lr |x_i d_j| / dw_min with update management, signs -sign(x d)."""
+    m = pulsed(lr=0.05, bit_length=31)
+    x = np.array([0.9, -0.3, 0.0, 1.0])
+    d = np.array([0.02, -0.05])
+    rng = np.random.default_rng(0)
+    draws = np.stack([m.coincidences(x, d, rng) for _ in range(4000)])
+    expected = -0.05 * np.outer(x, d) / m.dw
+    np.testing.assert_allclose(draws.mean(axis=0), expected, atol=0.08 * np.abs(expected).max())
+    assert np.all(draws[:, 2] == 0)  # a zero input never fires
+    assert np.all(np.sign(draws.sum(axis=0)) == np.sign(np.round(expected, 9)))
+    # update management: the two trains' firing probabilities are balanced by the maxima
+    base = 0.05 / (31 * m.dw)
+    cx, cd = np.sqrt(base * 0.05 / 1.0), np.sqrt(base * 1.0 / 0.05)
+    assert cx * 1.0 == pytest.approx(cd * 0.05)
+    assert np.all(m.coincidences(np.zeros(4), d, rng) == 0)
+
+
+def test_pulsed_sgd_learns_through_devices():
+    from bnnlab.data import load_binary
+    from bnnlab.learn.memristive import PulsedSGDConfig, PulsedSGDMethod
+    from bnnlab.learn.method import TrainData
+
+    d = TrainData(*load_binary("fashion-mnist-mini:classes=1,7:pool=4:intensity", 0))
+    m = PulsedSGDMethod(PulsedSGDConfig(layers=(10,), device="ecram", batch_size=50),
+                        n_features=49, n_classes=2, seed=0)  # fmt: skip
+    rows = m.fit(d, epochs=1)
+    assert rows[-1]["test_accuracy"] > 85 and rows[-1]["pulses"] > 0

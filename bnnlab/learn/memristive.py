@@ -27,6 +27,19 @@ the buffer, the remainder kept. Where the weights live (``weights``):
 ``hp-sgd`` — the same network trained in full precision (real activations, softmax cross-entropy,
 plain SGD): the "HP" baseline the paper claims the binary-stochastic rule beats.
 
+``pulsed-sgd`` — the standard analog-training baseline (aihwkit's pulsed update, Gokmen & Vlasov
+2016): the network reads its weights from a device array per layer and computes the ordinary
+gradient (the forward and backward passes themselves ideal); each sample's update
+:math:`\Delta W = -\eta\, x\, \delta^\top` is written as stochastic coincident pulse trains of
+length ``BL`` (``bit_length``, 31): input ``i`` fires in each of the BL slots with probability
+:math:`p_i = \min(1, C_x|x_i|)`, error ``j`` with :math:`q_j = \min(1, C_\delta|\delta_j|)`, and
+every slot where both fire is one pulse on device ``(i, j)`` in the direction of
+:math:`-\operatorname{sign}(x_i\delta_j)`, so the expected change is
+:math:`\eta|x_i\delta_j|`. Update management (aihwkit's default) balances the two trains:
+:math:`C_x = \sqrt{\eta/(BL\,dw_{\min})\,m_\delta/m_x}`, :math:`C_\delta =
+\sqrt{\eta/(BL\,dw_{\min})\,m_x/m_\delta}` with :math:`m` the sample's largest magnitudes.
+Samples are applied one after another, as on the hardware.
+
 Rows carry ``pulses`` (device or unit-step updates applied in the epoch) and ``at_bound``
 (fraction of devices at a bound, mean over layers) besides the standard columns.
 """
@@ -43,17 +56,29 @@ import numpy as np
 from bnnlab._config import Config, field
 from bnnlab._rng import jsonable_rng_state
 from bnnlab._validation import check_int, check_real
+from bnnlab.hardware.devices import DEVICE_HELP
 from bnnlab.learn.method import Method
 
-__all__ = ["BinaryStochasticConfig", "BinaryStochasticMethod", "HPSGDConfig", "HPSGDMethod"]
+__all__ = [
+    "BinaryStochasticConfig",
+    "BinaryStochasticMethod",
+    "HPSGDConfig",
+    "HPSGDMethod",
+    "PulsedSGDConfig",
+    "PulsedSGDMethod",
+]
 
 IDEAL = ("float", "integer")
 
 
-def _weight_choices() -> list[str]:
+def _device_choices() -> list[str]:
     from bnnlab.hardware import devices
 
-    return [*IDEAL, *devices.available()]
+    return devices.available()
+
+
+def _weight_choices() -> list[str]:
+    return [*IDEAL, *_device_choices()]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +117,21 @@ class BinaryStochasticConfig(_MLPConfig):
 
         check_choice(self.weights, "weights", _weight_choices())
         check_int(self.threshold, "threshold", minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PulsedSGDConfig(_MLPConfig):
+    """Hyperparameters of SGD through devices with stochastic pulse trains."""
+
+    device: str = field("ecram", DEVICE_HELP, choices=_device_choices)
+    bit_length: int = field(31, "pulse-train length BL of the stochastic update")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from bnnlab._validation import check_choice
+
+        check_choice(self.device, "device", _device_choices())
+        check_int(self.bit_length, "bit_length", minimum=1)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -351,4 +391,103 @@ class BinaryStochasticMethod(_MLPMethod):
                     {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
                     meta["devices"][i],
                 )  # fmt: skip
+        self.pulses = int(meta.get("pulses", 0))
+
+
+class PulsedSGDMethod(_MLPMethod):
+    """SGD applied through emulated devices with stochastic coincident pulse trains
+    (``bnnlab train pulsed-sgd``)."""
+
+    alias = "pulsed-sgd"
+    description = "SGD through emulated devices with stochastic pulse trains (aihwkit's update)"
+    config_class: ClassVar[type] = PulsedSGDConfig
+
+    def __init__(self, config: Any, **kw: Any):
+        super().__init__(config, **kw)
+        from bnnlab.hardware import devices
+
+        self.preset = devices.preset(config.device)
+        seeds = self._device_ss.spawn(len(self.W) + 1)
+        self.arrays = [
+            devices.DeviceArray(self.preset, w.shape, seed=s, initial=w)
+            for w, s in zip(self.W, seeds[:-1], strict=True)
+        ]
+        self.pulse_rng = np.random.default_rng(seeds[-1])
+        self.pulses = 0
+        self.dw = float(getattr(self.preset, "dw_min", 0.0)) or 1.0 / max(
+            getattr(self.preset, "n_up", 1), getattr(self.preset, "n_down", 1), 1
+        )
+
+    def _weights(self) -> list[np.ndarray]:
+        return [a.values() for a in self.arrays]
+
+    def coincidences(self, x: np.ndarray, d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Signed pulse counts of one sample's update ``-lr x d^T`` (module docstring)."""
+        cfg = self.config
+        bl = cfg.bit_length
+        mx, md = float(np.abs(x).max()), float(np.abs(d).max())
+        if mx == 0.0 or md == 0.0:
+            return np.zeros((x.size, d.size), dtype=np.int64)
+        base = cfg.lr / (bl * self.dw)
+        cx, cd = math.sqrt(base * md / mx), math.sqrt(base * mx / md)
+        fx = rng.random((bl, x.size)) < np.minimum(1.0, cx * np.abs(x))
+        fd = rng.random((bl, d.size)) < np.minimum(1.0, cd * np.abs(d))
+        counts = fx.T.astype(np.int64) @ fd.astype(np.int64)
+        return -counts * np.sign(x)[:, None].astype(np.int64) * np.sign(d)[None, :].astype(np.int64)
+
+    def fit_epoch(self, x: Any, y: Any) -> dict[str, float]:
+        x = self._inputs(x)
+        y = np.asarray(y)
+        a = self.config.gain
+        correct, loss_sum, pulses = 0, 0.0, 0
+        for idx in self._batches(len(y)):
+            ws = self._weights()
+            hs = [_with_bias(x[idx])]
+            for w in ws[:-1]:
+                hs.append(_with_bias(_sigmoid(a * (hs[-1] @ w))))
+            logits = hs[-1] @ ws[-1]
+            p = _softmax(logits)
+            yb = y[idx]
+            correct += int((logits.argmax(axis=1) == yb).sum())
+            loss_sum += float(-np.log(np.maximum(p[np.arange(len(yb)), yb], 1e-300)).sum())
+            delta = p.copy()
+            delta[np.arange(len(yb)), yb] -= 1.0
+            deltas = [None] * len(ws)
+            for layer in range(len(ws) - 1, -1, -1):
+                deltas[layer] = delta / len(yb)  # the batch-mean gradient, sample by sample
+                if layer > 0:
+                    z = hs[layer][:, :-1]
+                    delta = (delta @ ws[layer][:-1].T) * a * z * (1.0 - z)
+            for s in range(len(yb)):
+                for layer, arr in enumerate(self.arrays):
+                    k = self.coincidences(hs[layer][s], deltas[layer][s], self.pulse_rng)
+                    arr.apply_pulses(k)
+                    pulses += int(np.abs(k).sum())
+        self.pulses = pulses
+        return {"train_accuracy": 100.0 * correct / len(y), "train_loss": loss_sum / len(y)}
+
+    def cost(self, n_train: int) -> dict[str, float]:
+        at = float(np.mean([arr.fraction_at_bound() for arr in self.arrays]))
+        return {**super().cost(n_train), "pulses": float(self.pulses), "at_bound": at}
+
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = super().state_dict()
+        meta["devices"] = []
+        for i, dev in enumerate(self.arrays):
+            da, dm = dev.state_dict()
+            arrays.update({f"device{i}.{k}": v for k, v in da.items()})
+            meta["devices"].append(dm)
+        meta["pulse_rng"] = jsonable_rng_state(self.pulse_rng.bit_generator.state)
+        meta["pulses"] = self.pulses
+        return arrays, meta
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        super().load_state_dict(arrays, meta)
+        for i, dev in enumerate(self.arrays):
+            prefix = f"device{i}."
+            dev.load_state_dict(
+                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
+                meta["devices"][i],
+            )  # fmt: skip
+        self.pulse_rng.bit_generator.state = meta["pulse_rng"]
         self.pulses = int(meta.get("pulses", 0))

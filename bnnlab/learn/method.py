@@ -58,6 +58,7 @@ METHODS.register("bop", "bnnlab.learn.latent_method:BopMethod")
 METHODS.register("qp-sbgd", "bnnlab.learn.qp_sbgd_method:QPSBGDMethod")
 METHODS.register("binary-stochastic", "bnnlab.learn.memristive:BinaryStochasticMethod")
 METHODS.register("hp-sgd", "bnnlab.learn.memristive:HPSGDMethod")
+METHODS.register("pulsed-sgd", "bnnlab.learn.memristive:PulsedSGDMethod")
 
 get, available = METHODS.bind()
 

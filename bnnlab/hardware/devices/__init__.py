@@ -24,7 +24,11 @@ from bnnlab.hardware.devices.config import (
 )
 from bnnlab.hardware.devices.presets import PRESETS
 
+#: help text of a training method's device option
+DEVICE_HELP = "device preset (bnnlab.hardware.devices) holding the weights"
+
 __all__ = [
+    "DEVICE_HELP",
     "PRESETS",
     "CarryPair",
     "ConstantStep",

@@ -19,6 +19,7 @@ import numpy as np
 
 from bnnlab._config import Config
 from bnnlab._xp import to_numpy
+from bnnlab.hardware.devices import DEVICE_HELP
 from bnnlab.learn.local.config import CPRConfig, LocalBinaryConfig
 from bnnlab.learn.method import Method
 
@@ -205,7 +206,7 @@ LocalBinaryDevicesMethodConfig = dataclasses.make_dataclass(
             dataclasses.field(
                 default="ecram",
                 metadata={
-                    "help": "device preset holding the hidden states (bnnlab.hardware.devices)",
+                    "help": DEVICE_HELP,
                     "cli": True,
                     "choices": _device_presets,
                 },
