@@ -1,4 +1,4 @@
-"""Automation for bnnlab: ``nox -s tests | figures | bench | lint | notebooks``.
+"""Automation for bnnlab: ``nox -s tests | figures | bench | lint | notebooks | crosscheck``.
 
 Every session builds its own virtual environment with the Python that runs nox and installs what it
 needs there; nothing installed by hand is relied on.
@@ -60,6 +60,18 @@ def bench(session: nox.Session) -> None:
         *session.posargs,
         env=ENV,
     )
+
+
+@nox.session
+def crosscheck(session: nox.Session) -> None:
+    """bnnlab's device models against aihwkit itself (``crosscheck/``; not part of ``tests``).
+
+    Installs aihwkit 1.1.0 with torch 2.10.0 — the newest pair that works on Python 3.11 (with the
+    torch pip picks by default every tile fails; REFERENCES.md §4.3) — about 6 GB of wheels.
+    """
+    session.install("aihwkit==1.1.0", "torch==2.10.0")
+    session.install(".[test]")
+    session.run("pytest", "crosscheck", "-q", "-s", "-o", "addopts=", env=ENV)
 
 
 @nox.session
