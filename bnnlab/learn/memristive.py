@@ -51,6 +51,7 @@ import itertools
 import math
 from typing import Any, ClassVar
 
+import numba
 import numpy as np
 
 from bnnlab._config import Config, field
@@ -132,6 +133,21 @@ class PulsedSGDConfig(_MLPConfig):
 
         check_choice(self.device, "device", _device_choices())
         check_int(self.bit_length, "bit_length", minimum=1)
+
+
+@numba.njit(cache=True)
+def _accumulate(buf, grad, threshold, k):  # pragma: no cover - compiled
+    """``buf += grad``; ``k = fix(buf / threshold)``; ``buf -= k threshold`` in one pass."""
+    b = buf.reshape(-1)
+    g = grad.reshape(-1)
+    out = k.reshape(-1)
+    for i in range(b.size):
+        v = b[i] + g[i]
+        q = abs(v) // threshold
+        if v < 0:
+            q = -q
+        out[i] = q
+        b[i] = v - q * threshold
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -337,9 +353,8 @@ class BinaryStochasticMethod(_MLPMethod):
             self.W[layer] -= cfg.lr * grad / cfg.batch_size
             return int(np.count_nonzero(grad))
         buf = self.buffers[layer]
-        buf += grad
-        k = np.trunc(buf / cfg.threshold).astype(np.int64)  # fix(): towards zero
-        buf -= k * cfg.threshold
+        k = np.empty_like(buf)
+        _accumulate(buf, np.ascontiguousarray(grad, dtype=buf.dtype), cfg.threshold, k)
         if cfg.weights == "integer":
             self.W[layer] = np.clip(self.W[layer] - k * self.unit_step, -1.0, 1.0)
         else:
