@@ -125,6 +125,10 @@ def test_carry_pair_by_hand():
     np.testing.assert_allclose(pair.low.weights(), [0.0, 0.0])
     np.testing.assert_allclose(pair.weights(), [0.08, -0.12], atol=1e-7)
     assert pair.carries == 1 and pair.pulses_applied == 20 + 5
+    pair.apply_pulses(np.array([1, 0]))
+    pair.apply_pulses(np.array([0, 0]))  # carry: 0.01 is below half a high step (0.02): kept
+    np.testing.assert_allclose(pair.low.weights(), [0.01, 0.0], atol=1e-7)
+    np.testing.assert_allclose(pair.weights(), [0.09, -0.12], atol=1e-7)
 
 
 @pytest.mark.parametrize("alias", D.available())

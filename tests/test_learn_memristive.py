@@ -247,3 +247,38 @@ def test_pulsed_sgd_learns_through_devices():
                         n_features=49, n_classes=2, seed=0)  # fmt: skip
     rows = m.fit(d, epochs=1)
     assert rows[-1]["test_accuracy"] > 85 and rows[-1]["pulses"] > 0
+
+
+def test_sweep_options_configure_the_devices():
+    cfg = BinaryStochasticConfig(weights="ecram", noise_scale=2.0, levels=100)
+    dev = cfg.device_config()
+    assert dev.dw_min == pytest.approx((1.1724 + 0.8276) / 100)
+    assert dev.dw_min_std == pytest.approx(0.3 * 2.0)
+    exp = BinaryStochasticConfig(weights="oxram", noise_scale=0.0, levels=20).device_config()
+    assert (exp.n_up, exp.n_down, exp.gamma_up) == (0, 20, 0.0)  # the abrupt SET stays abrupt
+    with pytest.raises(ValueError, match="apply to device presets"):
+        BinaryStochasticConfig(weights="float", levels=10)
+    with pytest.raises(ValueError, match="noise_scale"):
+        BinaryStochasticConfig(weights="ecram", noise_scale=-1.0)
+
+
+def test_periodic_carry_trains_and_resumes():
+    from bnnlab.data import load_binary
+    from bnnlab.hardware.devices import CarryPair
+    from bnnlab.learn.method import TrainData
+
+    d = TrainData(*load_binary("fashion-mnist-mini:classes=1,7:pool=4:intensity", 0))
+    cfg = BinaryStochasticConfig(layers=(10,), weights="ecram", levels=100, carry_every=5,
+                                 batch_size=50)  # fmt: skip
+    m = BinaryStochasticMethod(cfg, n_features=49, n_classes=2, seed=0)
+    assert all(isinstance(a, CarryPair) for a in m.arrays)
+    np.testing.assert_allclose(m.arrays[0].values(), m.W[0], atol=0.2)  # starts near the init
+    m.fit(d, epochs=1)
+    assert m.arrays[0].carries > 0 and m.score(d.x_test, d.y_test) > 80
+    arrays, meta = m.state_dict()
+    other = BinaryStochasticMethod(cfg, n_features=49, n_classes=2, seed=5)
+    other.load_state_dict(arrays, meta)
+    assert np.array_equal(other.predict(d.x_test), m.predict(d.x_test))
+    with pytest.raises(ValueError, match="carry_every: the carry pair needs a pulsed"):
+        BinaryStochasticMethod(BinaryStochasticConfig(weights="oxram", carry_every=5),
+                               n_features=3, n_classes=2, seed=0)  # fmt: skip

@@ -111,6 +111,9 @@ class BinaryStochasticConfig(_MLPConfig):
     weights: str = field("float", "where the weights live: float, integer or a device preset",
                          choices=_weight_choices)  # fmt: skip
     threshold: int = field(64, "accumulated integer gradient per unit step (pulse)")
+    carry_every: int = field(0, "periodic carry between two devices every N batches (0: off)")
+    noise_scale: float = field(1.0, "scale the preset's cycle-to-cycle noise (sweeps)")
+    levels: int = field(0, "steps across the device's range (0: the preset's)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -118,6 +121,30 @@ class BinaryStochasticConfig(_MLPConfig):
 
         check_choice(self.weights, "weights", _weight_choices())
         check_int(self.threshold, "threshold", minimum=1)
+        check_int(self.carry_every, "carry_every", minimum=0)
+        check_real(self.noise_scale, "noise_scale", low=0.0)
+        check_int(self.levels, "levels", minimum=0)
+        if self.weights in IDEAL and (self.carry_every or self.noise_scale != 1.0 or self.levels):
+            raise ValueError(
+                "carry_every, noise_scale, levels: apply to device presets, not to "
+                f"weights={self.weights!r}"
+            )
+
+    def device_config(self) -> Any:
+        """The preset of ``weights`` with the sweep overrides (``noise_scale``, ``levels``)."""
+        from bnnlab.hardware import devices
+
+        cfg = devices.preset(self.weights)
+        if isinstance(cfg, devices.ExponentialDevice):
+            over = {"gamma_up": cfg.gamma_up * self.noise_scale,
+                    "gamma_down": cfg.gamma_down * self.noise_scale}  # fmt: skip
+            if self.levels:
+                over.update(n_up=self.levels if cfg.n_up else 0, n_down=self.levels)
+        else:
+            over = {"dw_min_std": cfg.dw_min_std * self.noise_scale}
+            if self.levels:
+                over["dw_min"] = (cfg.w_max - cfg.w_min) / self.levels
+        return dataclasses.replace(cfg, **over)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,12 +332,24 @@ class BinaryStochasticMethod(_MLPMethod):
         if cfg.weights not in IDEAL:
             from bnnlab.hardware import devices
 
-            preset = devices.preset(cfg.weights)
+            preset = cfg.device_config()
             seeds = self._device_ss.spawn(len(self.W))
-            self.arrays = [
-                devices.DeviceArray(preset, w.shape, seed=s, initial=w)
-                for w, s in zip(self.W, seeds, strict=True)
-            ]
+            if cfg.carry_every:
+                if not isinstance(preset, devices.PulsedDevice):
+                    raise ValueError(
+                        "carry_every: the carry pair needs a pulsed (aihwkit-style) preset, "
+                        f"not {cfg.weights!r}"
+                    )
+                self.arrays = [
+                    devices.CarryPair(preset, preset, w.shape, carry_every=cfg.carry_every,
+                                      seed=s, initial=w)
+                    for w, s in zip(self.W, seeds, strict=True)
+                ]  # fmt: skip
+            else:
+                self.arrays = [
+                    devices.DeviceArray(preset, w.shape, seed=s, initial=w)
+                    for w, s in zip(self.W, seeds, strict=True)
+                ]
 
     @property
     def unit_step(self) -> float:

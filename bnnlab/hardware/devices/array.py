@@ -211,6 +211,18 @@ class DeviceArray:
             self._apparent = None
             self._write_noise()
 
+    def assign(self, weights: Any, where: Any) -> None:
+        """Program the devices selected by the boolean mask ``where`` to ``weights`` (clipped;
+        pulsed models only — a closed-loop write, as a carry's reset)."""
+        if isinstance(self.config, ExponentialDevice):
+            raise TypeError("assign: only pulsed (aihwkit-style) device arrays are programmed")
+        w = self._check_weights(weights)
+        mask = np.asarray(where, dtype=bool)
+        if mask.shape != self.shape:
+            raise ValueError(f"where: expected shape {self.shape}, got {mask.shape}")
+        self.w[mask] = np.clip(w, self.params["w_min"], self.params["w_max"])[mask]
+        self._write_noise()
+
     def _check_weights(self, weights: Any) -> np.ndarray:
         w = as_array(weights, "weights")
         if tuple(w.shape) != self.shape:
@@ -362,8 +374,10 @@ class CarryPair:
 
     Pulses go to the low array; every ``carry_every`` calls of :meth:`apply_pulses` its weight is
     carried into the high array as ``round(w_low / (significance * dw_high))`` pulses (``dw_high``
-    the high configuration's nominal ``dw_min``) and the low array is reset. The pair's weight is
-    :math:`w = \\text{significance}\\cdot w_{\\text{high}} + w_{\\text{low}}`.
+    the high configuration's nominal ``dw_min``), and the low devices that carried are reset to 0;
+    a low device holding less than half a high step keeps its value for the next carry. The pair's weight is
+    :math:`w = \\text{significance}\\cdot w_{\\text{high}} + w_{\\text{low}}`. ``initial`` weights
+    (default 0) start on the high array (divided by the significance).
     """
 
     def __init__(
@@ -375,6 +389,7 @@ class CarryPair:
         significance: float = 4.0,
         carry_every: int = 10,
         seed: Any,
+        initial: Any = None,
     ):
         if seed is None:
             raise ValueError("seed: device arrays draw random numbers; pass an explicit seed")
@@ -385,7 +400,8 @@ class CarryPair:
         if not isinstance(high, PulsedDevice):
             raise TypeError("high: the carry target must be a pulsed (aihwkit-style) device")
         self.low = DeviceArray(low, shape, seed=s_low, initial=np.zeros(shape))
-        self.high = DeviceArray(high, shape, seed=s_high, initial=np.zeros(shape))
+        start = np.zeros(shape) if initial is None else np.asarray(initial) / self.significance
+        self.high = DeviceArray(high, shape, seed=s_high, initial=start)
         self.shape = self.low.shape
         self.updates = 0
         self.carries = 0
@@ -406,8 +422,12 @@ class CarryPair:
         w_low = self.low.values()
         k = np.rint(w_low / (self.significance * self.high.config.dw_min)).astype(np.int64)
         self.high.apply_pulses(k)
-        self.low.reset(np.zeros(self.shape))
+        self.low.assign(np.zeros(self.shape), where=k != 0)
         self.carries += 1
+
+    def values(self) -> np.ndarray:
+        """The pair's weight in float64, :math:`\\text{significance}\\,w_h + w_l`."""
+        return self.significance * self.high.values() + self.low.values()
 
     def weights(self, read_noise: float = 0.0) -> np.ndarray:
         w = self.significance * self.high.weights(read_noise) + self.low.weights(read_noise)
