@@ -39,8 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from bnnlab import bits
+from bnnlab.bits import _dispatch
 from bnnlab.learn.local.base import BinaryLearnerBase, _clip
 from bnnlab.learn.local.config import LocalBinaryConfig
+from bnnlab.learn.local.engine import PackedEngine, ZeroSignPackedEngine
 from bnnlab.learn.local.rules import (
     head_error,
     init_hidden,
@@ -51,7 +54,26 @@ from bnnlab.learn.local.rules import (
 )
 from bnnlab.signs import signed
 
-__all__ = ["LocalBinaryConfig", "LocalBinaryLearner"]
+__all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
+
+_NO_ZEROS = np.zeros((0, 0), dtype=np.uint64)
+
+
+def fused_available(engine: Any) -> bool:
+    """Whether the learner's step can run the compiled kernels of :mod:`._fused`.
+
+    True for the packed engines (either sign rule) whose bit-kernel backend resolves to numba on
+    the host; numpy and cupy keep the generic step.
+    """
+    if type(engine) not in (PackedEngine, ZeroSignPackedEngine):
+        return False
+    try:
+        module = _dispatch.resolve(engine.backend)
+    except (TypeError, ValueError):
+        return False
+    if module is not _dispatch._try_load("numba"):
+        return False
+    return True
 
 
 class LocalBinaryLearner(BinaryLearnerBase):
@@ -99,6 +121,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self.hidden.append(xp.asarray(init_hidden(rng, n_in, k, cfg.init_std)))
             self.head_state.append(xp.asarray(init_hidden(rng, k, cfg.n_classes, cfg.init_std)))
         self._margins = [margin_threshold(cfg.rob, k) for k in cfg.layers]
+        self._fused = fused_available(self.engine)
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -134,6 +157,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return predict_from_scores(self._forward(x)[-1][2])
 
     def _step(self, x: Any, y: Any) -> int:
+        if self._fused:
+            return self._step_fused(x, y)
         cfg, eng, xp, tm = self.config, self.engine, self.xp, self.timers
         last = len(cfg.layers) - 1
         inp, correct = x, 0
@@ -162,6 +187,65 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     t0 = time.perf_counter()
                     g = self.head_state[l]
                     eng.update(g, eng.rows(a, wrong), head_error(s[wrong], yw), cfg.step)
+                    _clip(g, cfg.clip)
+                    self.heads[l] = signed(g, "plus")
+                    self._hrep[l] = eng.head_weights(g)
+                    tm.add("update", t0)
+            else:
+                tm.add("selection", t0)
+            inp = a
+        return correct
+
+    def _step_fused(self, x: Any, y: Any) -> int:
+        """:meth:`_step` with the selection and the error update in compiled kernels (numba).
+
+        Same arithmetic and the same random draws, in the same order
+        (:mod:`bnnlab.learn.local._fused`).
+        """
+        from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
+
+        cfg, eng, tm = self.config, self.engine, self.timers
+        zero = isinstance(eng, ZeroSignPackedEngine)
+        last = len(cfg.layers) - 1
+        inp, correct = x, 0
+        for l, (n_in, k) in enumerate(zip(cfg.fan_in, cfg.layers, strict=True)):
+            t0 = time.perf_counter()
+            h = eng.preact(inp, self._wrep[l], n_in)
+            a = eng.activate(h)
+            s = eng.preact(a, self._hrep[l], k)
+            t0 = tm.add("forward", t0)
+            ok, wrong, widx, sel = _fused.select_errors(
+                s, y, self._margins[l], h, self.heads[l], cfg.groups[l]
+            )
+            if l == last:
+                correct = int(ok)
+            if widx.shape[0]:
+                t0 = tm.add("selection", t0)
+                w = self.hidden[l]
+                xb, xz = inp if zero else (inp, None)
+                wrep = self._wrep[l]
+                wbits = wrep[0] if zero else wrep
+                cols = _fused.update_columns(
+                    w,
+                    wbits,
+                    xb,
+                    _NO_ZEROS if xz is None else bits.pack(xz, backend=self.backend),
+                    xz is not None,
+                    widx,
+                    sel,
+                    self.heads[l],
+                    y,
+                    cfg.step,
+                )
+                _clip(w, cfg.clip)
+                if zero and cols.shape[0]:
+                    self._wrep[l] = (wbits, *bits.zero_positions(w, backend=self.backend))
+                tm.add("update", t0)
+                self._reinforce(w, l)
+                if cfg.train_head and l == last:
+                    t0 = time.perf_counter()
+                    g = self.head_state[l]
+                    eng.update(g, eng.rows(a, wrong), head_error(s[wrong], y[wrong]), cfg.step)
                     _clip(g, cfg.clip)
                     self.heads[l] = signed(g, "plus")
                     self._hrep[l] = eng.head_weights(g)

@@ -1,0 +1,181 @@
+r"""Compiled (numba) kernels of the local-binary step: error selection and the error update.
+
+The generic step (:meth:`bnnlab.learn.local.local_binary.LocalBinaryLearner._step`) runs the
+wrong-sample mask, the least-action selection, the outer-product update, the column re-packing and
+the zero-weight bookkeeping as a chain of numpy calls, each allocating its intermediates (the dense
+``int8`` error matrix ``M``, ``h[wrong]``, the targets ``B[:, y]^T``, the packed columns). For the
+numba backend the same arithmetic is done by two kernels per layer:
+
+1. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
+   ``top1 - top2`` with multiplicity, ``wrong = pred != y or top1 - top2 < margin``; per wrong
+   sample and group of γ consecutive units, the unit with ``h t < 0`` (``t = B[u, y]``) and the
+   smallest ``|h|`` (ties to the lowest index). ``M`` is kept sparse: one unit (or -1) per group.
+2. :func:`update_columns` -- for every touched unit ``j``
+   ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 (or 0 where the
+   input's packed zero mask is set, the ``sign(0) = 0`` rule) input row, and the packed column
+   ``sign(W[:, j])`` (ties +1) rewritten from the new integers in the same pass. Columns are
+   independent, so they run in parallel (``prange``).
+
+Everything is exact integer arithmetic on the values the generic step computes, in the same order
+of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
+
+References
+----------
+L. Colombo, F. Pittorino, M. Roveri, "Training Multi-Layer Binary Neural Networks With Local Binary
+Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["select_errors", "update_columns"]
+
+_ONE = np.uint64(1)
+
+
+@njit(cache=True)
+def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
+    """Wrong-sample mask and least-action selection of one layer (see the module docstring).
+
+    Parameters
+    ----------
+    s : int32 (n, C)   local-head scores
+    y : int64 (n,)     labels
+    margin : int       ``floor(rob K)``
+    h : int32 (n, K)   pre-activations
+    heads : int8 (K, C) ±1 local head ``B``
+    gamma : int        group size (divides K)
+
+    Returns
+    -------
+    correct : int        number of samples with ``argmax s == y``
+    wrong : bool (n,)    the wrong-sample mask
+    widx : int64 (nw,)   indices of the wrong samples
+    sel : int32 (nw, K / γ)  selected unit per wrong sample and group, -1 where none
+    """
+    n, c = s.shape
+    k = h.shape[1]
+    g = k // gamma
+    wrong = np.zeros(n, dtype=np.bool_)
+    correct = 0
+    nw = 0
+    for i in range(n):
+        best = 0
+        top1 = s[i, 0]
+        top2 = np.iinfo(np.int64).min
+        for cc in range(1, c):
+            v = s[i, cc]
+            if v > top1:
+                top2 = top1
+                top1 = v
+                best = cc
+            elif v > top2:
+                top2 = v
+        if c == 1:
+            top2 = top1
+        if best == y[i]:
+            correct += 1
+        if best != y[i] or np.int64(top1) - np.int64(top2) < margin:
+            wrong[i] = True
+            nw += 1
+    widx = np.empty(nw, dtype=np.int64)
+    sel = np.full((nw, g), -1, dtype=np.int32)
+    r = 0
+    for i in range(n):
+        if not wrong[i]:
+            continue
+        widx[r] = i
+        yi = y[i]
+        for gg in range(g):
+            bestu = -1
+            bestv = np.iinfo(np.int64).max
+            for u in range(gg * gamma, (gg + 1) * gamma):
+                hv = np.int64(h[i, u])
+                if hv * heads[u, yi] < 0:
+                    av = hv if hv > 0 else -hv
+                    if av < bestv:
+                        bestv = av
+                        bestu = u
+            sel[r, gg] = bestu
+        r += 1
+    return correct, wrong, widx, sel
+
+
+@njit(cache=True)
+def update_columns(w, wbits, xb, xz, has_xz, widx, sel, heads, y, step):  # pragma: no cover
+    """In place ``W += step x[wrong]^T M`` and re-pack the touched columns of ``sign(W)^T``.
+
+    Parameters
+    ----------
+    w : int32 (N, K)        hidden weights
+    wbits : uint64 (K, ceil(N / 64))  packed ``sign(W)^T`` (ties +1), rewritten for touched units
+    xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
+    xz : uint64 (n, ceil(N / 64))     packed zero mask of the inputs (read only when ``has_xz``)
+    widx, sel               from :func:`select_errors`
+    heads : int8 (K, C)     local head (targets ``t = B[u, y]``)
+    y : int64 (n,)          labels
+    step : int              increment
+
+    Returns
+    -------
+    cols : int64 (m,)       the touched units, ascending
+    """
+    n_in, k = w.shape
+    nw, g = sel.shape
+    words = wbits.shape[1]
+    cnt = np.zeros(k + 1, dtype=np.int64)
+    for r in range(nw):
+        for gg in range(g):
+            u = sel[r, gg]
+            if u >= 0:
+                cnt[u + 1] += 1
+    ncols = 0
+    for j in range(k):
+        if cnt[j + 1]:
+            ncols += 1
+        cnt[j + 1] += cnt[j]
+    cols = np.empty(ncols, dtype=np.int64)
+    c = 0
+    for j in range(k):
+        if cnt[j + 1] > cnt[j]:
+            cols[c] = j
+            c += 1
+    fill = cnt[:k].copy()
+    samp = np.empty(cnt[k], dtype=np.int64)
+    sgn = np.empty(cnt[k], dtype=np.int64)
+    for r in range(nw):
+        i = widx[r]
+        for gg in range(g):
+            u = sel[r, gg]
+            if u >= 0:
+                samp[fill[u]] = i
+                sgn[fill[u]] = heads[u, y[i]]
+                fill[u] += 1
+    pos = np.zeros(64, dtype=np.int64)
+    neg = np.zeros(64, dtype=np.int64)
+    for q in range(ncols):
+        j = cols[q]
+        e0 = cnt[j]
+        e1 = cnt[j + 1]
+        for wi in range(words):
+            pos[:] = 0
+            neg[:] = 0
+            for e in range(e0, e1):
+                sr = samp[e]
+                sg = sgn[e]
+                live = ~xz[sr, wi] if has_xz else ~np.uint64(0)
+                bw = xb[sr, wi] & live
+                for b in range(64):  # branch-free, vectorised over the 64 bits
+                    pos[b] += sg * np.int64((bw >> np.uint64(b)) & _ONE)
+                    neg[b] += sg * np.int64((live >> np.uint64(b)) & _ONE)
+            nb = min(64, n_in - wi * 64)
+            word = np.uint64(0)
+            for b in range(nb):
+                i = wi * 64 + b
+                v = np.int64(w[i, j]) + step * (2 * pos[b] - neg[b])
+                w[i, j] = v
+                word |= np.uint64(v >= 0) << np.uint64(b)
+            wbits[j, wi] = word
+    return cols
