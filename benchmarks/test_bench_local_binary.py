@@ -22,6 +22,7 @@ import pytest
 from bnnlab.data import load_binary
 from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner, LocalBinaryReference
 from bnnlab.learn.local.dense import ZeroSignDenseEngine
+from bnnlab.signs import signed
 
 N_SAMPLES = 5000
 SCALE = 50_000 / N_SAMPLES
@@ -38,13 +39,39 @@ def _cpu() -> str:
 
 
 class _FloatBLASEngine(ZeroSignDenseEngine):
-    """Dense engine with float32 BLAS products (context only; exact for these magnitudes)."""
+    """Dense engine with float32 BLAS products (context only; exact for these magnitudes).
+
+    A fair float32 implementation: rows, ``sign(W)`` and activations are held as float32 (no
+    conversion per product), touched columns are refreshed in place, and the reinforcement adds
+    ``step sign(W)`` at the drawn positions only (the dense reference builds a full field).
+    """
+
+    def encode(self, x):
+        return np.asarray(x, dtype=np.float32)
+
+    def weights(self, w):
+        return signed(w, self.zero).astype(np.float32)
+
+    def head_weights(self, g):
+        return signed(g, "plus").astype(np.float32)
+
+    def refresh(self, rep, w, cols):
+        rep[:, cols] = signed(w[:, cols], self.zero)
+        return rep
 
     def preact(self, x, rep, n_in):
-        return (x.astype(np.float32) @ rep.astype(np.float32)).astype(np.int32)
+        return (x @ rep).astype(np.int32)
+
+    def activate(self, h):
+        return signed(h, self.zero).astype(np.float32)
 
     def update(self, w, x, m, step):
-        w += (step * (x.astype(np.float32).T @ m.astype(np.float32))).astype(w.dtype)
+        w += (x.T @ (step * m).astype(np.float32)).astype(w.dtype)
+
+    def reinforce(self, w, pos, step):
+        flat = w.reshape(-1)
+        v = flat[pos]
+        flat[pos] = v + step * signed(v, self.zero).astype(w.dtype)
 
 
 class _FloatBLASLearner(LocalBinaryReference):

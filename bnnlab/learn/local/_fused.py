@@ -12,7 +12,7 @@ numba backend the same arithmetic is done by two kernels per layer:
    smallest ``|h|`` (ties to the lowest index). ``M`` is kept sparse: one unit (or -1) per group.
 2. :func:`update_columns` -- for every touched unit ``j``
    ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 (or 0 where the
-   input's packed zero mask is set, the ``sign(0) = 0`` rule) input row, and the packed column
+   input's live mask is clear, the ``sign(0) = 0`` rule) input row, and the packed columns ``sign(W[:, j])`` (ties +1) and ``W[:, j] != 0``, and the packed column
    ``sign(W[:, j])`` (ties +1) rewritten from the new integers in the same pass. Columns are
    independent, so they run in parallel (``prange``).
 
@@ -28,11 +28,117 @@ Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
-__all__ = ["select_errors", "update_columns"]
+__all__ = ["forward_layer", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
+
+
+@intrinsic
+def _popcount(typingctx, x):  # pragma: no cover - compiled
+    """Bits set in a uint64 (LLVM ``ctpop``: one ``popcnt`` instruction)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint64)
+        return builder.ctpop(value)  # i64, read as int64
+
+    return types.int64(x), codegen
+
+
+@njit(cache=True, inline="always")
+def _xdot(a, b, words):  # pragma: no cover - compiled
+    """``sum_t popcount(a_t ^ b_t)`` of two packed rows."""
+    d = np.int64(0)
+    for t in range(words):
+        d += _popcount(a[t] ^ b[t])
+    return d
+
+
+@njit(cache=True, inline="always")
+def _mdot(a, b, m, words):  # pragma: no cover - compiled
+    """``sum_t popcount(m_t) - 2 popcount(m_t & (a_t ^ b_t))``: the ternary dot product."""
+    live = np.int64(0)
+    d = np.int64(0)
+    for t in range(words):
+        live += _popcount(m[t])
+        d += _popcount(m[t] & (a[t] ^ b[t]))
+    return live - 2 * d
+
+
+@njit(cache=True, inline="always")
+def _mdot2(a, b, ma, mb, words):  # pragma: no cover - compiled
+    """:func:`_mdot` with the live mask ``ma & mb`` of two ternary rows."""
+    live = np.int64(0)
+    d = np.int64(0)
+    for t in range(words):
+        m = ma[t] & mb[t]
+        live += _popcount(m)
+        d += _popcount(m & (a[t] ^ b[t]))
+    return live - 2 * d
+
+
+@njit(cache=True)
+def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no cover
+    r"""One layer's forward pass on packed ternary rows, in one kernel.
+
+    ``h = x @ t`` (``t = sign(W)``), ``a = sign(h)`` and the local-head scores ``s = a @ B``::
+
+        h[i, j] = popcount(m) - 2 popcount(m & (x_i ^ w_j)),  m = live(x_i) & live(w_j)
+
+    (``n_in - 2 popcount(x_i ^ w_j)`` when both are ±1). With ``zero`` the activation has
+    ``sign(0) = 0`` (its live mask is ``h != 0``), otherwise ties are +1 and every unit is live.
+
+    Parameters
+    ----------
+    xb, xl : uint64 (n, ceil(N / 64))   input value bits and live mask (``has_xl``)
+    wb, wl : uint64 (K, ceil(N / 64))   ``sign(W)^T`` value bits (ties +1) and ``W != 0`` (``has_wl``)
+    n_in : int                          ``N``
+    hb : uint64 (C, ceil(K / 64))       packed ``B^T`` of the ±1 local head
+    zero : bool                         the ``sign(0) = 0`` rule
+
+    Returns
+    -------
+    h : int32 (n, K);  ab, al : uint64 (n, ceil(K / 64)) activation bits and live mask
+    (``al`` all live bits when not ``zero``);  s : int32 (n, C)
+    """
+    n = xb.shape[0]
+    k = wb.shape[0]
+    c = hb.shape[0]
+    words = xb.shape[1]
+    kw = hb.shape[1]
+    h = np.empty((n, k), dtype=np.int32)
+    ab = np.zeros((n, kw), dtype=np.uint64)
+    al = np.zeros((n, kw), dtype=np.uint64)
+    s = np.empty((n, c), dtype=np.int32)
+    for i in range(n):
+        xi = xb[i]
+        for j in range(k):
+            if has_xl and has_wl:
+                v = _mdot2(xi, wb[j], xl[i], wl[j], words)
+            elif has_xl:
+                v = _mdot(xi, wb[j], xl[i], words)
+            elif has_wl:
+                v = _mdot(xi, wb[j], wl[j], words)
+            else:
+                v = n_in - 2 * _xdot(xi, wb[j], words)
+            h[i, j] = v
+            sh = np.uint64(j & 63)
+            ab[i, j >> 6] |= np.uint64(v >= 0) << sh
+            if zero:
+                al[i, j >> 6] |= np.uint64(v != 0) << sh
+        if not zero:
+            for t in range(k):
+                al[i, t >> 6] |= _ONE << np.uint64(t & 63)
+        for cc in range(c):
+            if zero:
+                s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
+            else:
+                s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+    return h, ab, al, s
 
 
 @njit(cache=True)
@@ -82,6 +188,7 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
             nw += 1
     widx = np.empty(nw, dtype=np.int64)
     sel = np.full((nw, g), -1, dtype=np.int32)
+    big = np.iinfo(np.int64).max
     r = 0
     for i in range(n):
         if not wrong[i]:
@@ -90,21 +197,23 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
         yi = y[i]
         for gg in range(g):
             bestu = -1
-            bestv = np.iinfo(np.int64).max
+            bestv = big
             for u in range(gg * gamma, (gg + 1) * gamma):
                 hv = np.int64(h[i, u])
-                if hv * heads[u, yi] < 0:
-                    av = hv if hv > 0 else -hv
-                    if av < bestv:
-                        bestv = av
-                        bestu = u
+                av = hv if hv > 0 else -hv
+                key = av if hv * heads[u, yi] < 0 else big  # branch-free: wrong units only
+                if key < bestv:
+                    bestv = key
+                    bestu = u
             sel[r, gg] = bestu
         r += 1
     return correct, wrong, widx, sel
 
 
 @njit(cache=True)
-def update_columns(w, wbits, xb, xz, has_xz, widx, sel, heads, y, step):  # pragma: no cover
+def update_columns(
+    w, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step
+):  # pragma: no cover
     """In place ``W += step x[wrong]^T M`` and re-pack the touched columns of ``sign(W)^T``.
 
     Parameters
@@ -112,7 +221,8 @@ def update_columns(w, wbits, xb, xz, has_xz, widx, sel, heads, y, step):  # prag
     w : int32 (N, K)        hidden weights
     wbits : uint64 (K, ceil(N / 64))  packed ``sign(W)^T`` (ties +1), rewritten for touched units
     xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
-    xz : uint64 (n, ceil(N / 64))     packed zero mask of the inputs (read only when ``has_xz``)
+    wlive : uint64 (K, ceil(N / 64))  packed ``W != 0``, rewritten for touched units (``has_wl``)
+    xl : uint64 (n, ceil(N / 64))     packed live (non-zero) mask of the inputs (when ``has_xl``)
     widx, sel               from :func:`select_errors`
     heads : int8 (K, C)     local head (targets ``t = B[u, y]``)
     y : int64 (n,)          labels
@@ -165,17 +275,21 @@ def update_columns(w, wbits, xb, xz, has_xz, widx, sel, heads, y, step):  # prag
             for e in range(e0, e1):
                 sr = samp[e]
                 sg = sgn[e]
-                live = ~xz[sr, wi] if has_xz else ~np.uint64(0)
+                live = xl[sr, wi] if has_xl else ~np.uint64(0)
                 bw = xb[sr, wi] & live
                 for b in range(64):  # branch-free, vectorised over the 64 bits
                     pos[b] += sg * np.int64((bw >> np.uint64(b)) & _ONE)
                     neg[b] += sg * np.int64((live >> np.uint64(b)) & _ONE)
             nb = min(64, n_in - wi * 64)
             word = np.uint64(0)
+            nz = np.uint64(0)
             for b in range(nb):
                 i = wi * 64 + b
                 v = np.int64(w[i, j]) + step * (2 * pos[b] - neg[b])
                 w[i, j] = v
                 word |= np.uint64(v >= 0) << np.uint64(b)
+                nz |= np.uint64(v != 0) << np.uint64(b)
             wbits[j, wi] = word
+            if has_wl:
+                wlive[j, wi] = nz
     return cols

@@ -56,7 +56,7 @@ from bnnlab.signs import signed
 
 __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
 
-_NO_ZEROS = np.zeros((0, 0), dtype=np.uint64)
+_NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
 
 
 def fused_available(engine: Any) -> bool:
@@ -116,12 +116,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _init_params(self, rng: np.random.Generator) -> None:
         cfg, xp = self.config, self.xp
+        self._fused = fused_available(self.engine)
+        self._zero = isinstance(self.engine, ZeroSignPackedEngine)
         self.hidden, self.head_state = [], []
         for n_in, k in zip(cfg.fan_in, cfg.layers, strict=True):
             self.hidden.append(xp.asarray(init_hidden(rng, n_in, k, cfg.init_std)))
             self.head_state.append(xp.asarray(init_hidden(rng, k, cfg.n_classes, cfg.init_std)))
         self._margins = [margin_threshold(cfg.rob, k) for k in cfg.layers]
-        self._fused = fused_available(self.engine)
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -129,6 +130,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self.heads = [signed(g, "plus") for g in self.head_state]
         self._wrep = [eng.weights(w) for w in self.hidden]
         self._hrep = [eng.head_weights(g) for g in self.head_state]
+        if self._fused:
+            self._fused_rebuild()
 
     def _array_state(self) -> dict[str, Any]:
         d = {f"hidden_{i}": w for i, w in enumerate(self.hidden)}
@@ -154,6 +157,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return out
 
     def _predict_rep(self, x: Any) -> Any:
+        if self._fused:
+            return predict_from_scores(self._forward_fused(x)[-1][3])
         return predict_from_scores(self._forward(x)[-1][2])
 
     def _step(self, x: Any, y: Any) -> int:
@@ -196,23 +201,49 @@ class LocalBinaryLearner(BinaryLearnerBase):
             inp = a
         return correct
 
-    def _step_fused(self, x: Any, y: Any) -> int:
-        """:meth:`_step` with the selection and the error update in compiled kernels (numba).
+    def _fused_rebuild(self) -> None:
+        """Packed state of the compiled step: ``sign(W)^T`` bits, ``W != 0`` bits, ``B^T`` bits."""
+        bits_of = [r[0] if isinstance(r, tuple) else r for r in self._wrep]
+        self._wrep = bits_of
+        self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
+        self._wlive = [
+            bits.pack(np.ascontiguousarray(w.T != 0), backend=self.backend) if self._zero else None
+            for w in self.hidden
+        ]
 
-        Same arithmetic and the same random draws, in the same order
-        (:mod:`bnnlab.learn.local._fused`).
-        """
+    def _forward_fused(self, x: Any) -> list[tuple[Any, Any, Any, Any]]:
+        """``[(h_l, a_l bits, a_l live mask, s_l)]`` from :func:`._fused.forward_layer`."""
+        xb = x[0] if isinstance(x, tuple) else x
+        xl, out = _NO_WORDS, []
+        for l in range(len(self.config.layers)):
+            out.append(self._layer_fused(l, xb, xl))
+            xb, xl = out[-1][1], out[-1][2]
+        return out
+
+    def _layer_fused(self, l: int, xb: Any, xl: Any) -> tuple[Any, Any, Any, Any]:
+        """Layer ``l``'s ``(h, a bits, a live mask, s)`` on packed input bits / live mask."""
         from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
 
+        wl = self._wlive[l]
+        return _fused.forward_layer(
+            xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
+            wl is not None, self.config.fan_in[l], self._hbits[l], self._zero,
+        )  # fmt: skip
+
+    def _step_fused(self, x: Any, y: Any) -> int:
+        """:meth:`_step` as compiled kernels (numba): per layer one forward kernel (products,
+        activation, local head), one selection kernel and one update kernel; same arithmetic and
+        the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        from bnnlab.learn.local import _fused
+
         cfg, eng, tm = self.config, self.engine, self.timers
-        zero = isinstance(eng, ZeroSignPackedEngine)
         last = len(cfg.layers) - 1
-        inp, correct = x, 0
-        for l, (n_in, k) in enumerate(zip(cfg.fan_in, cfg.layers, strict=True)):
+        xb = x[0] if isinstance(x, tuple) else x
+        xl, correct = _NO_WORDS, 0
+        for l in range(len(cfg.layers)):
             t0 = time.perf_counter()
-            h = eng.preact(inp, self._wrep[l], n_in)
-            a = eng.activate(h)
-            s = eng.preact(a, self._hrep[l], k)
+            wl = self._wlive[l]
+            h, ab, al, s = self._layer_fused(l, xb, xl)
             t0 = tm.add("forward", t0)
             ok, wrong, widx, sel = _fused.select_errors(
                 s, y, self._margins[l], h, self.heads[l], cfg.groups[l]
@@ -222,37 +253,25 @@ class LocalBinaryLearner(BinaryLearnerBase):
             if widx.shape[0]:
                 t0 = tm.add("selection", t0)
                 w = self.hidden[l]
-                xb, xz = inp if zero else (inp, None)
-                wrep = self._wrep[l]
-                wbits = wrep[0] if zero else wrep
-                cols = _fused.update_columns(
-                    w,
-                    wbits,
-                    xb,
-                    _NO_ZEROS if xz is None else bits.pack(xz, backend=self.backend),
-                    xz is not None,
-                    widx,
-                    sel,
-                    self.heads[l],
-                    y,
-                    cfg.step,
-                )
+                _fused.update_columns(
+                    w, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
+                    xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
+                )  # fmt: skip
                 _clip(w, cfg.clip)
-                if zero and cols.shape[0]:
-                    self._wrep[l] = (wbits, *bits.zero_positions(w, backend=self.backend))
                 tm.add("update", t0)
                 self._reinforce(w, l)
                 if cfg.train_head and l == last:
                     t0 = time.perf_counter()
                     g = self.head_state[l]
+                    a = (ab, h == 0) if self._zero else ab
                     eng.update(g, eng.rows(a, wrong), head_error(s[wrong], y[wrong]), cfg.step)
                     _clip(g, cfg.clip)
                     self.heads[l] = signed(g, "plus")
-                    self._hrep[l] = eng.head_weights(g)
+                    self._hbits[l] = bits.pack(np.ascontiguousarray(g.T >= 0), backend=self.backend)
                     tm.add("update", t0)
             else:
                 tm.add("selection", t0)
-            inp = a
+            xb, xl = ab, al
         return correct
 
     def packed_weights(self) -> list[Any]:
