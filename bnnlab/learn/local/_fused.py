@@ -163,6 +163,8 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
     """
     n, c = s.shape
     k = h.shape[1]
+    if gamma >= 1048576:
+        raise ValueError("gamma: group sizes of 2^20 or more are not supported by the kernel")
     g = k // gamma
     wrong = np.zeros(n, dtype=np.bool_)
     correct = 0
@@ -188,24 +190,26 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
             nw += 1
     widx = np.empty(nw, dtype=np.int64)
     sel = np.full((nw, g), -1, dtype=np.int32)
-    big = np.iinfo(np.int64).max
+    ht = np.ascontiguousarray(heads.T)  # (C, K): the targets of a class are one contiguous row
+    big = np.int64(1) << 40
     r = 0
     for i in range(n):
         if not wrong[i]:
             continue
         widx[r] = i
-        yi = y[i]
+        hi = h[i]
+        ti = ht[y[i]]
         for gg in range(g):
-            bestu = -1
-            bestv = big
-            for u in range(gg * gamma, (gg + 1) * gamma):
-                hv = np.int64(h[i, u])
+            # min over (|h| or 2^40 where not wrong) * 2^20 + offset: one vectorisable reduction
+            # that picks the smallest |h| among the wrong units, ties to the lowest index
+            best = np.int64(1) << 62
+            for o in range(gamma):
+                u = gg * gamma + o
+                hv = np.int64(hi[u])
                 av = hv if hv > 0 else -hv
-                key = av if hv * heads[u, yi] < 0 else big  # branch-free: wrong units only
-                if key < bestv:
-                    bestv = key
-                    bestu = u
-            sel[r, gg] = bestu
+                key = (av if hv * ti[u] < 0 else big) * 1048576 + o
+                best = min(best, key)
+            sel[r, gg] = gg * gamma + (best & 1048575) if (best >> 20) < big else -1
         r += 1
     return correct, wrong, widx, sel
 
@@ -255,41 +259,69 @@ def update_columns(
     fill = cnt[:k].copy()
     samp = np.empty(cnt[k], dtype=np.int64)
     sgn = np.empty(cnt[k], dtype=np.int64)
+    srow = np.empty(cnt[k], dtype=np.int64)
     for r in range(nw):
         i = widx[r]
         for gg in range(g):
             u = sel[r, gg]
             if u >= 0:
                 samp[fill[u]] = i
+                srow[fill[u]] = r
                 sgn[fill[u]] = heads[u, y[i]]
                 fill[u] += 1
-    pos = np.zeros(64, dtype=np.int64)
-    neg = np.zeros(64, dtype=np.int64)
-    for q in range(ncols):
-        j = cols[q]
-        e0 = cnt[j]
-        e1 = cnt[j + 1]
+    # the wrong input rows unpacked once to int8 values in {-1, 0, +1}
+    xd = np.zeros((nw, words * 64), dtype=np.int8)
+    for r in range(nw):
+        sr = widx[r]
         for wi in range(words):
-            pos[:] = 0
-            neg[:] = 0
-            for e in range(e0, e1):
-                sr = samp[e]
-                sg = sgn[e]
-                live = xl[sr, wi] if has_xl else ~np.uint64(0)
-                bw = xb[sr, wi] & live
-                for b in range(64):  # branch-free, vectorised over the 64 bits
-                    pos[b] += sg * np.int64((bw >> np.uint64(b)) & _ONE)
-                    neg[b] += sg * np.int64((live >> np.uint64(b)) & _ONE)
-            nb = min(64, n_in - wi * 64)
-            word = np.uint64(0)
-            nz = np.uint64(0)
-            for b in range(nb):
-                i = wi * 64 + b
-                v = np.int64(w[i, j]) + step * (2 * pos[b] - neg[b])
-                w[i, j] = v
-                word |= np.uint64(v >= 0) << np.uint64(b)
-                nz |= np.uint64(v != 0) << np.uint64(b)
-            wbits[j, wi] = word
+            bw = xb[sr, wi]
+            live = xl[sr, wi] if has_xl else ~np.uint64(0)
+            for b in range(64):
+                sh = np.uint64(b)
+                xd[r, wi * 64 + b] = np.int8(
+                    (2 * np.int64((bw >> sh) & _ONE) - 1) * np.int64((live >> sh) & _ONE)
+                )
+    # one block of 64 input rows (one packed word) at a time: the per-column sums of the block
+    # (contiguous int8 rows, vectorised) are scattered into a row-major (64, K) block, then W is
+    # walked row by row over all K units (contiguous and vectorised; an untouched unit adds 0),
+    # and the packed words of the block are rebuilt for every unit
+    acc = np.empty(64, dtype=np.int32)
+    dblk = np.zeros((64, k), dtype=np.int32)
+    vbits = np.empty(k, dtype=np.uint64)
+    lbits = np.empty(k, dtype=np.uint64)
+    for wi in range(words):
+        base = wi * 64
+        for q in range(ncols):
+            j = cols[q]
+            acc[:] = 0
+            for e in range(cnt[j], cnt[j + 1]):
+                row = xd[srow[e]]
+                sg = np.int32(sgn[e])
+                for b in range(64):
+                    acc[b] += sg * np.int32(row[base + b])
+            for b in range(64):
+                dblk[b, j] = acc[b]
+        vbits[:] = 0
+        lbits[:] = 0
+        for b in range(min(64, n_in - base)):
+            i = base + b
+            sh = np.uint64(b)
+            wr = w[i]
+            dr = dblk[b]
             if has_wl:
-                wlive[j, wi] = nz
+                for j in range(k):
+                    v = np.int64(wr[j]) + step * np.int64(dr[j])
+                    wr[j] = v
+                    vbits[j] |= np.uint64(v >= 0) << sh
+                    lbits[j] |= np.uint64(v != 0) << sh
+            else:
+                for j in range(k):
+                    v = np.int64(wr[j]) + step * np.int64(dr[j])
+                    wr[j] = v
+                    vbits[j] |= np.uint64(v >= 0) << sh
+        for j in range(k):
+            wbits[j, wi] = vbits[j]
+        if has_wl:
+            for j in range(k):
+                wlive[j, wi] = lbits[j]
     return cols
