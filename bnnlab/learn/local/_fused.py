@@ -69,18 +69,6 @@ def _mdot(a, b, m, words):  # pragma: no cover - compiled
     return live - 2 * d
 
 
-@njit(cache=True, inline="always")
-def _mdot2(a, b, ma, mb, words):  # pragma: no cover - compiled
-    """:func:`_mdot` with the live mask ``ma & mb`` of two ternary rows."""
-    live = np.int64(0)
-    d = np.int64(0)
-    for t in range(words):
-        m = ma[t] & mb[t]
-        live += _popcount(m)
-        d += _popcount(m & (a[t] ^ b[t]))
-    return live - 2 * d
-
-
 @njit(cache=True)
 def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no cover
     r"""One layer's forward pass on packed ternary rows, in one kernel.
@@ -95,7 +83,8 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no
     Parameters
     ----------
     xb, xl : uint64 (n, ceil(N / 64))   input value bits and live mask (``has_xl``)
-    wb, wl : uint64 (K, ceil(N / 64))   ``sign(W)^T`` value bits (ties +1) and ``W != 0`` (``has_wl``)
+    wb, wl : uint64 (ceil(N / 64), K)   unit-major words of ``sign(W)`` (ties +1) and of ``W != 0``
+                                        (``has_wl``): word ``t`` of unit ``j`` at ``[t, j]``
     n_in : int                          ``N``
     hb : uint64 (C, ceil(K / 64))       packed ``B^T`` of the ±1 local head
     zero : bool                         the ``sign(0) = 0`` rule
@@ -106,7 +95,7 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no
     (``al`` all live bits when not ``zero``);  s : int32 (n, C)
     """
     n = xb.shape[0]
-    k = wb.shape[0]
+    k = wb.shape[1]
     c = hb.shape[0]
     words = xb.shape[1]
     kw = hb.shape[1]
@@ -114,25 +103,62 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no
     ab = np.zeros((n, kw), dtype=np.uint64)
     al = np.zeros((n, kw), dtype=np.uint64)
     s = np.empty((n, c), dtype=np.int32)
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    wlive = np.zeros(k, dtype=np.int64)  # live weights per unit (the same for every row)
+    if has_wl and not has_xl:
+        for t in range(words):
+            for j in range(k):
+                wlive[j] += _popcount(wl[t, j])
     for i in range(n):
-        xi = xb[i]
-        for j in range(k):
+        # unit-major words: the inner loops run over the K units of one word (contiguous,
+        # vectorised popcounts), not over the few words of one unit
+        acc[:] = 0
+        live[:] = wlive
+        for t in range(words):
+            xv = xb[i, t]
+            row = wb[t]
             if has_xl and has_wl:
-                v = _mdot2(xi, wb[j], xl[i], wl[j], words)
+                xm = xl[i, t]
+                lrow = wl[t]
+                for j in range(k):
+                    m = xm & lrow[j]
+                    live[j] += _popcount(m)
+                    acc[j] += _popcount(m & (xv ^ row[j]))
             elif has_xl:
-                v = _mdot(xi, wb[j], xl[i], words)
+                xm = xl[i, t]
+                pm = _popcount(xm)
+                for j in range(k):
+                    live[j] += pm
+                    acc[j] += _popcount(xm & (xv ^ row[j]))
             elif has_wl:
-                v = _mdot(xi, wb[j], wl[j], words)
+                lrow = wl[t]
+                for j in range(k):
+                    acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
             else:
-                v = n_in - 2 * _xdot(xi, wb[j], words)
-            h[i, j] = v
-            sh = np.uint64(j & 63)
-            ab[i, j >> 6] |= np.uint64(v >= 0) << sh
+                for j in range(k):
+                    acc[j] += _popcount(xv ^ row[j])
+        hi = h[i]
+        if has_xl or has_wl:
+            for j in range(k):
+                hi[j] = live[j] - 2 * acc[j]
+        else:
+            for j in range(k):
+                hi[j] = n_in - 2 * acc[j]
+        for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
+            vw = np.uint64(0)
+            lw = np.uint64(0)
+            for b in range(min(64, k - q * 64)):
+                v = hi[q * 64 + b]
+                vw |= np.uint64(v >= 0) << np.uint64(b)
+                lw |= np.uint64(v != 0) << np.uint64(b)
+            ab[i, q] = vw
             if zero:
-                al[i, j >> 6] |= np.uint64(v != 0) << sh
-        if not zero:
-            for t in range(k):
-                al[i, t >> 6] |= _ONE << np.uint64(t & 63)
+                al[i, q] = lw
+        if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
+            for q in range(kw):
+                nb = min(64, k - q * 64)
+                al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
         for cc in range(c):
             if zero:
                 s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
@@ -223,9 +249,9 @@ def update_columns(
     Parameters
     ----------
     w : int32 (N, K)        hidden weights
-    wbits : uint64 (K, ceil(N / 64))  packed ``sign(W)^T`` (ties +1), rewritten for touched units
+    wbits : uint64 (ceil(N / 64), K)  unit-major packed ``sign(W)`` (ties +1), rewritten
     xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
-    wlive : uint64 (K, ceil(N / 64))  packed ``W != 0``, rewritten for touched units (``has_wl``)
+    wlive : uint64 (ceil(N / 64), K)  unit-major packed ``W != 0``, rewritten (``has_wl``)
     xl : uint64 (n, ceil(N / 64))     packed live (non-zero) mask of the inputs (when ``has_xl``)
     widx, sel               from :func:`select_errors`
     heads : int8 (K, C)     local head (targets ``t = B[u, y]``)
@@ -238,7 +264,7 @@ def update_columns(
     """
     n_in, k = w.shape
     nw, g = sel.shape
-    words = wbits.shape[1]
+    words = wbits.shape[0]
     cnt = np.zeros(k + 1, dtype=np.int64)
     for r in range(nw):
         for gg in range(g):
@@ -319,9 +345,7 @@ def update_columns(
                     v = np.int64(wr[j]) + step * np.int64(dr[j])
                     wr[j] = v
                     vbits[j] |= np.uint64(v >= 0) << sh
-        for j in range(k):
-            wbits[j, wi] = vbits[j]
+        wbits[wi] = vbits
         if has_wl:
-            for j in range(k):
-                wlive[j, wi] = lbits[j]
+            wlive[wi] = lbits
     return cols

@@ -202,12 +202,17 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return correct
 
     def _fused_rebuild(self) -> None:
-        """Packed state of the compiled step: ``sign(W)^T`` bits, ``W != 0`` bits, ``B^T`` bits."""
-        bits_of = [r[0] if isinstance(r, tuple) else r for r in self._wrep]
-        self._wrep = bits_of
+        """Packed state of the compiled step, unit-major (word ``t`` of unit ``j`` at ``[t, j]``):
+        ``sign(W)`` bits in ``_wrep``, ``W != 0`` bits in ``_wlive`` (``sign_zero="zero"``), and
+        ``B^T`` bits of the heads in ``_hbits``."""
+        self._wrep = [
+            np.ascontiguousarray((r[0] if isinstance(r, tuple) else r).T) for r in self._wrep
+        ]
         self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
         self._wlive = [
-            bits.pack(np.ascontiguousarray(w.T != 0), backend=self.backend) if self._zero else None
+            np.ascontiguousarray(bits.pack(np.ascontiguousarray(w.T != 0), backend=self.backend).T)
+            if self._zero
+            else None
             for w in self.hidden
         ]
 
@@ -280,6 +285,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         Under ``sign_zero="zero"`` the zero weights are the entries where ``hidden`` is 0. Only
         for the packed engines (a dense learner has no packed words).
         """
+        if self._fused:  # held unit-major by the compiled step
+            return [np.ascontiguousarray(r.T) for r in self._wrep]
         return [(r[0] if isinstance(r, tuple) else r).copy() for r in self._wrep]
 
     def packed_heads(self) -> list[Any]:
