@@ -1,20 +1,29 @@
-r"""Compiled (numba) kernels of the local-binary step: error selection and the error update.
+r"""Compiled (numba) kernels of the local-binary step: forward, error selection, error update.
 
 The generic step (:meth:`bnnlab.learn.local.local_binary.LocalBinaryLearner._step`) runs the
-wrong-sample mask, the least-action selection, the outer-product update, the column re-packing and
-the zero-weight bookkeeping as a chain of numpy calls, each allocating its intermediates (the dense
-``int8`` error matrix ``M``, ``h[wrong]``, the targets ``B[:, y]^T``, the packed columns). For the
-numba backend the same arithmetic is done by two kernels per layer:
+products, the activation packing, the wrong-sample mask, the least-action selection, the
+outer-product update, the column re-packing and the zero-weight bookkeeping as a chain of calls,
+each allocating its intermediates (the dense ``int8`` error matrix ``M``, ``h[wrong]``, the targets
+``B[:, y]^T``, the packed columns, the zero lists). For the numba backend the same arithmetic is
+three kernels per layer and mini-batch:
 
-1. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
+1. :func:`forward_layer` -- ``h = x @ sign(W)``, ``a = sign(h)`` (value bits and live mask) and
+   the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
+   ``x . t = popcount(m) - 2 popcount(m & (x ^ t))`` with ``m`` the AND of the live (non-zero)
+   masks, which is exact and replaces the sparse zero corrections of the generic engine.
+2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
    ``top1 - top2`` with multiplicity, ``wrong = pred != y or top1 - top2 < margin``; per wrong
    sample and group of γ consecutive units, the unit with ``h t < 0`` (``t = B[u, y]``) and the
    smallest ``|h|`` (ties to the lowest index). ``M`` is kept sparse: one unit (or -1) per group.
-2. :func:`update_columns` -- for every touched unit ``j``
-   ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 (or 0 where the
-   input's live mask is clear, the ``sign(0) = 0`` rule) input row, and the packed columns ``sign(W[:, j])`` (ties +1) and ``W[:, j] != 0``, and the packed column
-   ``sign(W[:, j])`` (ties +1) rewritten from the new integers in the same pass. Columns are
-   independent, so they run in parallel (``prange``).
+3. :func:`update_columns` -- for every selected unit ``j``
+   ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 input row (0 where
+   its live mask is clear, the ``sign(0) = 0`` rule), and the packed ``sign(W)`` (ties +1) and
+   ``W != 0`` rewritten from the new integers in the same pass.
+
+The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
+``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
+vectorised). The kernels are serial: on the small shared machines this runs on, threads cost more
+than they save at these sizes.
 
 Everything is exact integer arithmetic on the values the generic step computes, in the same order
 of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
