@@ -272,7 +272,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     eng.update(g, eng.rows(a, wrong), head_error(s[wrong], y[wrong]), cfg.step)
                     _clip(g, cfg.clip)
                     self.heads[l] = signed(g, "plus")
-                    self._hbits[l] = bits.pack(np.ascontiguousarray(g.T >= 0), backend=self.backend)
+                    self._hrep[l] = eng.head_weights(g)  # packed_heads() reads it
+                    self._hbits[l] = self._hrep[l][0] if self._zero else self._hrep[l]
                     tm.add("update", t0)
             else:
                 tm.add("selection", t0)
