@@ -192,7 +192,10 @@ def test_zero_sign_engine_runs_on_its_backend(backend, monkeypatch):
     assert cfg.sign_zero == "zero"
     model = LocalBinaryLearner(cfg, seed=2, backend=backend)
     model.fit(x, y, epochs=2)
-    assert {op for (name, op) in calls} == set(ops), calls
+    # the numba step runs sign(0) = 0 inside its own ternary kernels (bnnlab.learn.local._fused):
+    # only the initial packing of the weights goes through bnnlab.bits
+    want = {"zero_positions"} if model._fused else set(ops)
+    assert {op for (name, op) in calls} == want, calls
     assert {name for (name, op) in calls} == {backend}, calls
     ref = LocalBinaryReference(cfg, seed=2)
     ref.fit(x, y, epochs=2)

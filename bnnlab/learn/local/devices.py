@@ -75,7 +75,7 @@ class LocalBinaryOnDevices(LocalBinaryLearner):
     def _read(self, layer: int) -> None:
         w = self.hidden[layer]
         w[...] = np.rint(self.arrays[layer].values() * self.config.step / self.dw).astype(w.dtype)
-        self._wrep[layer] = self.engine.weights(w)
+        self.refresh_layer(layer)
         self._synced[layer] = np.asarray(w, dtype=np.int64).copy()
 
     def _after_update(self, layer: int) -> None:

@@ -39,8 +39,11 @@ from typing import Any
 
 import numpy as np
 
+from bnnlab import bits
+from bnnlab.bits import _dispatch
 from bnnlab.learn.local.base import BinaryLearnerBase, _clip
 from bnnlab.learn.local.config import LocalBinaryConfig
+from bnnlab.learn.local.engine import PackedEngine, ZeroSignPackedEngine
 from bnnlab.learn.local.rules import (
     head_error,
     init_hidden,
@@ -51,7 +54,26 @@ from bnnlab.learn.local.rules import (
 )
 from bnnlab.signs import signed
 
-__all__ = ["LocalBinaryConfig", "LocalBinaryLearner"]
+__all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
+
+_NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
+
+
+def fused_available(engine: Any) -> bool:
+    """Whether the learner's step can run the compiled kernels of :mod:`._fused`.
+
+    True for the packed engines (either sign rule) whose bit-kernel backend resolves to numba on
+    the host; numpy and cupy keep the generic step.
+    """
+    if type(engine) not in (PackedEngine, ZeroSignPackedEngine):
+        return False
+    try:
+        module = _dispatch.resolve(engine.backend)
+    except (TypeError, ValueError):
+        return False
+    if module is not _dispatch._try_load("numba"):
+        return False
+    return True
 
 
 class LocalBinaryLearner(BinaryLearnerBase):
@@ -94,6 +116,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _init_params(self, rng: np.random.Generator) -> None:
         cfg, xp = self.config, self.xp
+        self._fused = fused_available(self.engine)
+        self._zero = isinstance(self.engine, ZeroSignPackedEngine)
         self.hidden, self.head_state = [], []
         for n_in, k in zip(cfg.fan_in, cfg.layers, strict=True):
             self.hidden.append(xp.asarray(init_hidden(rng, n_in, k, cfg.init_std)))
@@ -106,6 +130,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self.heads = [signed(g, "plus") for g in self.head_state]
         self._wrep = [eng.weights(w) for w in self.hidden]
         self._hrep = [eng.head_weights(g) for g in self.head_state]
+        if self._fused:
+            self._fused_rebuild()
 
     def _array_state(self) -> dict[str, Any]:
         d = {f"hidden_{i}": w for i, w in enumerate(self.hidden)}
@@ -131,9 +157,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return out
 
     def _predict_rep(self, x: Any) -> Any:
+        if self._fused:
+            return predict_from_scores(self._forward_fused(x)[-1][3])
         return predict_from_scores(self._forward(x)[-1][2])
 
     def _step(self, x: Any, y: Any) -> int:
+        if self._fused:
+            return self._step_fused(x, y)
         cfg, eng, xp, tm = self.config, self.engine, self.xp, self.timers
         last = len(cfg.layers) - 1
         inp, correct = x, 0
@@ -176,12 +206,107 @@ class LocalBinaryLearner(BinaryLearnerBase):
         """Hook after layer ``layer``'s hidden states changed in a step (nothing here; the
         device-backed learner, :mod:`bnnlab.learn.local.devices`, moves them onto its devices)."""
 
+    def _fused_rebuild(self) -> None:
+        """Packed state of the compiled step, unit-major (word ``t`` of unit ``j`` at ``[t, j]``):
+        ``sign(W)`` bits in ``_wrep``, ``W != 0`` bits in ``_wlive`` (``sign_zero="zero"``), and
+        ``B^T`` bits of the heads in ``_hbits``."""
+        self._wrep = [
+            np.ascontiguousarray((r[0] if isinstance(r, tuple) else r).T) for r in self._wrep
+        ]
+        self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
+        self._wlive = [self._live_bits(w) for w in self.hidden]
+
+    def _live_bits(self, w: Any) -> Any:
+        """Unit-major ``W != 0`` bits of the fused step (``None`` under ``sign(0) = +1``)."""
+        if not self._zero:
+            return None
+        return np.ascontiguousarray(
+            bits.pack(np.ascontiguousarray(w.T != 0), backend=self.backend).T
+        )
+
+    def refresh_layer(self, layer: int) -> None:
+        """Rebuild layer ``layer``'s forward representation after its ``hidden`` state was
+        changed from outside the step (e.g. read back from devices)."""
+        rep = self.engine.weights(self.hidden[layer])
+        if self._fused:
+            self._wrep[layer] = np.ascontiguousarray((rep[0] if isinstance(rep, tuple) else rep).T)
+            self._wlive[layer] = self._live_bits(self.hidden[layer])
+        else:
+            self._wrep[layer] = rep
+
+    def _forward_fused(self, x: Any) -> list[tuple[Any, Any, Any, Any]]:
+        """``[(h_l, a_l bits, a_l live mask, s_l)]`` from :func:`._fused.forward_layer`."""
+        xb = x[0] if isinstance(x, tuple) else x
+        xl, out = _NO_WORDS, []
+        for l in range(len(self.config.layers)):
+            out.append(self._layer_fused(l, xb, xl))
+            xb, xl = out[-1][1], out[-1][2]
+        return out
+
+    def _layer_fused(self, l: int, xb: Any, xl: Any) -> tuple[Any, Any, Any, Any]:
+        """Layer ``l``'s ``(h, a bits, a live mask, s)`` on packed input bits / live mask."""
+        from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
+
+        wl = self._wlive[l]
+        return _fused.forward_layer(
+            xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
+            wl is not None, self.config.fan_in[l], self._hbits[l], self._zero,
+        )  # fmt: skip
+
+    def _step_fused(self, x: Any, y: Any) -> int:
+        """:meth:`_step` as compiled kernels (numba): per layer one forward kernel (products,
+        activation, local head), one selection kernel and one update kernel; same arithmetic and
+        the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        from bnnlab.learn.local import _fused
+
+        cfg, eng, tm = self.config, self.engine, self.timers
+        last = len(cfg.layers) - 1
+        xb = x[0] if isinstance(x, tuple) else x
+        xl, correct = _NO_WORDS, 0
+        for l in range(len(cfg.layers)):
+            t0 = time.perf_counter()
+            wl = self._wlive[l]
+            h, ab, al, s = self._layer_fused(l, xb, xl)
+            t0 = tm.add("forward", t0)
+            ok, wrong, widx, sel = _fused.select_errors(
+                s, y, self._margins[l], h, self.heads[l], cfg.groups[l]
+            )
+            if l == last:
+                correct = int(ok)
+            if widx.shape[0]:
+                t0 = tm.add("selection", t0)
+                w = self.hidden[l]
+                _fused.update_columns(
+                    w, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
+                    xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
+                )  # fmt: skip
+                _clip(w, cfg.clip)
+                tm.add("update", t0)
+                self._reinforce(w, l)
+                self._after_update(l)
+                if cfg.train_head and l == last:
+                    t0 = time.perf_counter()
+                    g = self.head_state[l]
+                    a = (ab, h == 0) if self._zero else ab
+                    eng.update(g, eng.rows(a, wrong), head_error(s[wrong], y[wrong]), cfg.step)
+                    _clip(g, cfg.clip)
+                    self.heads[l] = signed(g, "plus")
+                    self._hrep[l] = eng.head_weights(g)  # packed_heads() reads it
+                    self._hbits[l] = self._hrep[l][0] if self._zero else self._hrep[l]
+                    tm.add("update", t0)
+            else:
+                tm.add("selection", t0)
+            xb, xl = ab, al
+        return correct
+
     def packed_weights(self) -> list[Any]:
         """Packed ``sign(W_l)^T`` (ties +1) of every layer, ``uint64 (K_l, ceil(N_{l-1} / 64))``.
 
         Under ``sign_zero="zero"`` the zero weights are the entries where ``hidden`` is 0. Only
         for the packed engines (a dense learner has no packed words).
         """
+        if self._fused:  # held unit-major by the compiled step
+            return [np.ascontiguousarray(r.T) for r in self._wrep]
         return [(r[0] if isinstance(r, tuple) else r).copy() for r in self._wrep]
 
     def packed_heads(self) -> list[Any]:

@@ -1,0 +1,360 @@
+r"""Compiled (numba) kernels of the local-binary step: forward, error selection, error update.
+
+The generic step (:meth:`bnnlab.learn.local.local_binary.LocalBinaryLearner._step`) runs the
+products, the activation packing, the wrong-sample mask, the least-action selection, the
+outer-product update, the column re-packing and the zero-weight bookkeeping as a chain of calls,
+each allocating its intermediates (the dense ``int8`` error matrix ``M``, ``h[wrong]``, the targets
+``B[:, y]^T``, the packed columns, the zero lists). For the numba backend the same arithmetic is
+three kernels per layer and mini-batch:
+
+1. :func:`forward_layer` -- ``h = x @ sign(W)``, ``a = sign(h)`` (value bits and live mask) and
+   the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
+   ``x . t = popcount(m) - 2 popcount(m & (x ^ t))`` with ``m`` the AND of the live (non-zero)
+   masks, which is exact and replaces the sparse zero corrections of the generic engine.
+2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
+   ``top1 - top2`` with multiplicity, ``wrong = pred != y or top1 - top2 < margin``; per wrong
+   sample and group of γ consecutive units, the unit with ``h t < 0`` (``t = B[u, y]``) and the
+   smallest ``|h|`` (ties to the lowest index). ``M`` is kept sparse: one unit (or -1) per group.
+3. :func:`update_columns` -- for every selected unit ``j``
+   ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 input row (0 where
+   its live mask is clear, the ``sign(0) = 0`` rule), and the packed ``sign(W)`` (ties +1) and
+   ``W != 0`` rewritten from the new integers in the same pass.
+
+The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
+``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
+vectorised). The kernels are serial: on the small shared machines this runs on, threads cost more
+than they save at these sizes.
+
+Everything is exact integer arithmetic on the values the generic step computes, in the same order
+of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
+
+References
+----------
+L. Colombo, F. Pittorino, M. Roveri, "Training Multi-Layer Binary Neural Networks With Local Binary
+Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+__all__ = ["forward_layer", "select_errors", "update_columns"]
+
+_ONE = np.uint64(1)
+
+
+@intrinsic
+def _popcount(typingctx, x):  # pragma: no cover - compiled
+    """Bits set in a uint64 (LLVM ``ctpop``: one ``popcnt`` instruction)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint64)
+        return builder.ctpop(value)  # i64, read as int64
+
+    return types.int64(x), codegen
+
+
+@njit(cache=True, inline="always")
+def _xdot(a, b, words):  # pragma: no cover - compiled
+    """``sum_t popcount(a_t ^ b_t)`` of two packed rows."""
+    d = np.int64(0)
+    for t in range(words):
+        d += _popcount(a[t] ^ b[t])
+    return d
+
+
+@njit(cache=True, inline="always")
+def _mdot(a, b, m, words):  # pragma: no cover - compiled
+    """``sum_t popcount(m_t) - 2 popcount(m_t & (a_t ^ b_t))``: the ternary dot product."""
+    live = np.int64(0)
+    d = np.int64(0)
+    for t in range(words):
+        live += _popcount(m[t])
+        d += _popcount(m[t] & (a[t] ^ b[t]))
+    return live - 2 * d
+
+
+@njit(cache=True)
+def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no cover
+    r"""One layer's forward pass on packed ternary rows, in one kernel.
+
+    ``h = x @ t`` (``t = sign(W)``), ``a = sign(h)`` and the local-head scores ``s = a @ B``::
+
+        h[i, j] = popcount(m) - 2 popcount(m & (x_i ^ w_j)),  m = live(x_i) & live(w_j)
+
+    (``n_in - 2 popcount(x_i ^ w_j)`` when both are ±1). With ``zero`` the activation has
+    ``sign(0) = 0`` (its live mask is ``h != 0``), otherwise ties are +1 and every unit is live.
+
+    Parameters
+    ----------
+    xb, xl : uint64 (n, ceil(N / 64))   input value bits and live mask (``has_xl``)
+    wb, wl : uint64 (ceil(N / 64), K)   unit-major words of ``sign(W)`` (ties +1) and of ``W != 0``
+                                        (``has_wl``): word ``t`` of unit ``j`` at ``[t, j]``
+    n_in : int                          ``N``
+    hb : uint64 (C, ceil(K / 64))       packed ``B^T`` of the ±1 local head
+    zero : bool                         the ``sign(0) = 0`` rule
+
+    Returns
+    -------
+    h : int32 (n, K);  ab, al : uint64 (n, ceil(K / 64)) activation bits and live mask
+    (``al`` all live bits when not ``zero``);  s : int32 (n, C)
+    """
+    n = xb.shape[0]
+    k = wb.shape[1]
+    c = hb.shape[0]
+    words = xb.shape[1]
+    kw = hb.shape[1]
+    h = np.empty((n, k), dtype=np.int32)
+    ab = np.zeros((n, kw), dtype=np.uint64)
+    al = np.zeros((n, kw), dtype=np.uint64)
+    s = np.empty((n, c), dtype=np.int32)
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    wlive = np.zeros(k, dtype=np.int64)  # live weights per unit (the same for every row)
+    if has_wl and not has_xl:
+        for t in range(words):
+            for j in range(k):
+                wlive[j] += _popcount(wl[t, j])
+    for i in range(n):
+        # unit-major words: the inner loops run over the K units of one word (contiguous,
+        # vectorised popcounts), not over the few words of one unit
+        acc[:] = 0
+        live[:] = wlive
+        for t in range(words):
+            xv = xb[i, t]
+            row = wb[t]
+            if has_xl and has_wl:
+                xm = xl[i, t]
+                lrow = wl[t]
+                for j in range(k):
+                    m = xm & lrow[j]
+                    live[j] += _popcount(m)
+                    acc[j] += _popcount(m & (xv ^ row[j]))
+            elif has_xl:
+                xm = xl[i, t]
+                pm = _popcount(xm)
+                for j in range(k):
+                    live[j] += pm
+                    acc[j] += _popcount(xm & (xv ^ row[j]))
+            elif has_wl:
+                lrow = wl[t]
+                for j in range(k):
+                    acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
+            else:
+                for j in range(k):
+                    acc[j] += _popcount(xv ^ row[j])
+        hi = h[i]
+        if has_xl or has_wl:
+            for j in range(k):
+                hi[j] = live[j] - 2 * acc[j]
+        else:
+            for j in range(k):
+                hi[j] = n_in - 2 * acc[j]
+        for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
+            vw = np.uint64(0)
+            lw = np.uint64(0)
+            for b in range(min(64, k - q * 64)):
+                v = hi[q * 64 + b]
+                vw |= np.uint64(v >= 0) << np.uint64(b)
+                lw |= np.uint64(v != 0) << np.uint64(b)
+            ab[i, q] = vw
+            if zero:
+                al[i, q] = lw
+        if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
+            for q in range(kw):
+                nb = min(64, k - q * 64)
+                al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
+        for cc in range(c):
+            if zero:
+                s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
+            else:
+                s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+    return h, ab, al, s
+
+
+@njit(cache=True)
+def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
+    """Wrong-sample mask and least-action selection of one layer (see the module docstring).
+
+    Parameters
+    ----------
+    s : int32 (n, C)   local-head scores
+    y : int64 (n,)     labels
+    margin : int       ``floor(rob K)``
+    h : int32 (n, K)   pre-activations
+    heads : int8 (K, C) ±1 local head ``B``
+    gamma : int        group size (divides K)
+
+    Returns
+    -------
+    correct : int        number of samples with ``argmax s == y``
+    wrong : bool (n,)    the wrong-sample mask
+    widx : int64 (nw,)   indices of the wrong samples
+    sel : int32 (nw, K / γ)  selected unit per wrong sample and group, -1 where none
+    """
+    n, c = s.shape
+    k = h.shape[1]
+    if gamma >= 1048576:
+        raise ValueError("gamma: group sizes of 2^20 or more are not supported by the kernel")
+    g = k // gamma
+    wrong = np.zeros(n, dtype=np.bool_)
+    correct = 0
+    nw = 0
+    for i in range(n):
+        best = 0
+        top1 = s[i, 0]
+        top2 = np.iinfo(np.int64).min
+        for cc in range(1, c):
+            v = s[i, cc]
+            if v > top1:
+                top2 = top1
+                top1 = v
+                best = cc
+            elif v > top2:
+                top2 = v
+        if c == 1:
+            top2 = top1
+        if best == y[i]:
+            correct += 1
+        if best != y[i] or np.int64(top1) - np.int64(top2) < margin:
+            wrong[i] = True
+            nw += 1
+    widx = np.empty(nw, dtype=np.int64)
+    sel = np.full((nw, g), -1, dtype=np.int32)
+    ht = np.ascontiguousarray(heads.T)  # (C, K): the targets of a class are one contiguous row
+    big = np.int64(1) << 40
+    r = 0
+    for i in range(n):
+        if not wrong[i]:
+            continue
+        widx[r] = i
+        hi = h[i]
+        ti = ht[y[i]]
+        for gg in range(g):
+            # min over (|h| or 2^40 where not wrong) * 2^20 + offset: one vectorisable reduction
+            # that picks the smallest |h| among the wrong units, ties to the lowest index
+            best = np.int64(1) << 62
+            for o in range(gamma):
+                u = gg * gamma + o
+                hv = np.int64(hi[u])
+                av = hv if hv > 0 else -hv
+                key = (av if hv * ti[u] < 0 else big) * 1048576 + o
+                best = min(best, key)
+            sel[r, gg] = gg * gamma + (best & 1048575) if (best >> 20) < big else -1
+        r += 1
+    return correct, wrong, widx, sel
+
+
+@njit(cache=True)
+def update_columns(
+    w, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step
+):  # pragma: no cover
+    """In place ``W += step x[wrong]^T M`` and re-pack the touched columns of ``sign(W)^T``.
+
+    Parameters
+    ----------
+    w : int32 (N, K)        hidden weights
+    wbits : uint64 (ceil(N / 64), K)  unit-major packed ``sign(W)`` (ties +1), rewritten
+    xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
+    wlive : uint64 (ceil(N / 64), K)  unit-major packed ``W != 0``, rewritten (``has_wl``)
+    xl : uint64 (n, ceil(N / 64))     packed live (non-zero) mask of the inputs (when ``has_xl``)
+    widx, sel               from :func:`select_errors`
+    heads : int8 (K, C)     local head (targets ``t = B[u, y]``)
+    y : int64 (n,)          labels
+    step : int              increment
+
+    Returns
+    -------
+    cols : int64 (m,)       the touched units, ascending
+    """
+    n_in, k = w.shape
+    nw, g = sel.shape
+    words = wbits.shape[0]
+    cnt = np.zeros(k + 1, dtype=np.int64)
+    for r in range(nw):
+        for gg in range(g):
+            u = sel[r, gg]
+            if u >= 0:
+                cnt[u + 1] += 1
+    ncols = 0
+    for j in range(k):
+        if cnt[j + 1]:
+            ncols += 1
+        cnt[j + 1] += cnt[j]
+    cols = np.empty(ncols, dtype=np.int64)
+    c = 0
+    for j in range(k):
+        if cnt[j + 1] > cnt[j]:
+            cols[c] = j
+            c += 1
+    fill = cnt[:k].copy()
+    samp = np.empty(cnt[k], dtype=np.int64)
+    sgn = np.empty(cnt[k], dtype=np.int64)
+    srow = np.empty(cnt[k], dtype=np.int64)
+    for r in range(nw):
+        i = widx[r]
+        for gg in range(g):
+            u = sel[r, gg]
+            if u >= 0:
+                samp[fill[u]] = i
+                srow[fill[u]] = r
+                sgn[fill[u]] = heads[u, y[i]]
+                fill[u] += 1
+    # the wrong input rows unpacked once to int8 values in {-1, 0, +1}
+    xd = np.zeros((nw, words * 64), dtype=np.int8)
+    for r in range(nw):
+        sr = widx[r]
+        for wi in range(words):
+            bw = xb[sr, wi]
+            live = xl[sr, wi] if has_xl else ~np.uint64(0)
+            for b in range(64):
+                sh = np.uint64(b)
+                xd[r, wi * 64 + b] = np.int8(
+                    (2 * np.int64((bw >> sh) & _ONE) - 1) * np.int64((live >> sh) & _ONE)
+                )
+    # one block of 64 input rows (one packed word) at a time: the per-column sums of the block
+    # (contiguous int8 rows, vectorised) are scattered into a row-major (64, K) block, then W is
+    # walked row by row over all K units (contiguous and vectorised; an untouched unit adds 0),
+    # and the packed words of the block are rebuilt for every unit
+    acc = np.empty(64, dtype=np.int32)
+    dblk = np.zeros((64, k), dtype=np.int32)
+    vbits = np.empty(k, dtype=np.uint64)
+    lbits = np.empty(k, dtype=np.uint64)
+    for wi in range(words):
+        base = wi * 64
+        for q in range(ncols):
+            j = cols[q]
+            acc[:] = 0
+            for e in range(cnt[j], cnt[j + 1]):
+                row = xd[srow[e]]
+                sg = np.int32(sgn[e])
+                for b in range(64):
+                    acc[b] += sg * np.int32(row[base + b])
+            for b in range(64):
+                dblk[b, j] = acc[b]
+        vbits[:] = 0
+        lbits[:] = 0
+        for b in range(min(64, n_in - base)):
+            i = base + b
+            sh = np.uint64(b)
+            wr = w[i]
+            dr = dblk[b]
+            if has_wl:
+                for j in range(k):
+                    v = np.int64(wr[j]) + step * np.int64(dr[j])
+                    wr[j] = v
+                    vbits[j] |= np.uint64(v >= 0) << sh
+                    lbits[j] |= np.uint64(v != 0) << sh
+            else:
+                for j in range(k):
+                    v = np.int64(wr[j]) + step * np.int64(dr[j])
+                    wr[j] = v
+                    vbits[j] |= np.uint64(v >= 0) << sh
+        wbits[wi] = vbits
+        if has_wl:
+            wlive[wi] = lbits
+    return cols
