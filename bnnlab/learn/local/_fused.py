@@ -37,25 +37,19 @@ Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
+
+from bnnlab.bits._numba import popcount
 
 __all__ = ["forward_layer", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
 
 
-@intrinsic
-def _popcount(typingctx, x):  # pragma: no cover - compiled
-    """Bits set in a uint64 (LLVM ``ctpop``: one ``popcnt`` instruction)."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        value = context.cast(builder, args[0], signature.args[0], types.uint64)
-        return builder.ctpop(value)  # i64, read as int64
-
-    return types.int64(x), codegen
+@njit(cache=True, inline="always")
+def _popcount(x):  # pragma: no cover - compiled
+    """Bits set in a uint64 as int64 (:func:`bnnlab.bits._numba.popcount`: one ``popcnt``)."""
+    return np.int64(popcount(x))
 
 
 @njit(cache=True, inline="always")
