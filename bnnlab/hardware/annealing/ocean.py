@@ -14,7 +14,9 @@ alias                    sampler
 =======================  ========================================================================
 
 Every row is sampled separately with ``num_reads`` reads and a 31-bit seed drawn from ``seed``
-(all six samplers take one and are reproducible with it); auxiliary variables (the sign QUBO's
+(all six samplers take one and are reproducible with it). OpenJij (0.12) given a seed returns the
+*same* run for every read of a call, so its reads are made one call each, with seeds drawn from the
+row's seed — independent and reproducible; auxiliary variables (the sign QUBO's
 labelled ones) are relabelled ``n, n+1, ...`` first, since OpenJij sorts labels; ``params`` go to the sampler after a
 check against the names it accepts (an unknown name is refused here, naming the sampler's). The
 returned samples are variables ``0..n-1`` (the gradient bits; the sign QUBO's auxiliary bits are
@@ -111,16 +113,26 @@ def run(alias: str, problem: Any, *, num_reads: int = 1, seed: Any = None, **par
                 {v: problem.n + k for k, v in enumerate(aux)}, inplace=False
             )
         row_seed = int(rng.integers(0, 2**31 - 1))
-        result = s.sample(bqm, num_reads=num_reads, seed=row_seed, **params)
-        record = result.record
-        spins = _spins(record, result.variables, problem.n, result.vartype)
-        counts = np.asarray(record.num_occurrences)
-        if len(spins) != num_reads:  # aggregated reads: expand in record order
-            spins = np.repeat(spins, counts, axis=0)
-        if len(spins) != num_reads:
-            raise RuntimeError(f"{alias} returned {len(spins)} reads for num_reads={num_reads}")
-        out[row] = spins
+        if alias.startswith("openjij"):
+            seeds = np.random.default_rng(row_seed).integers(0, 2**31 - 1, size=num_reads)
+            out[row] = np.concatenate(
+                [_read(s, bqm, 1, int(k), problem.n, alias, params) for k in seeds]
+            )
+        else:
+            out[row] = _read(s, bqm, num_reads, row_seed, problem.n, alias, params)
     return out
+
+
+def _read(s: Any, bqm: Any, reads: int, seed: int, n: int, alias: str, params: dict) -> Any:
+    """``reads`` samples of one call, in record order (aggregated reads expanded)."""
+    result = s.sample(bqm, num_reads=reads, seed=seed, **params)
+    record = result.record
+    spins = _spins(record, result.variables, n, result.vartype)
+    if len(spins) != reads:
+        spins = np.repeat(spins, np.asarray(record.num_occurrences), axis=0)
+    if len(spins) != reads:
+        raise RuntimeError(f"{alias} returned {len(spins)} reads for num_reads={reads}")
+    return spins
 
 
 def _adapter(alias: str) -> Callable[..., np.ndarray]:
