@@ -16,26 +16,20 @@ the rounds; ratios from this one run; the CPU model is printed. Run with ``nox -
 from __future__ import annotations
 
 import os
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make _peak importable
+from _peak import cpu_model
 
 from bnnlab.hardware.annealing import solve
 from bnnlab.hardware.qubo import layer_problem
 
 ROWS, N, B, SWEEPS = 128, 64, 100, 1000
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +50,7 @@ def _median_time(fn, rounds):
 
 def _report(name, ours, theirs, e_ours, e_theirs, extra=""):
     print(
-        f"\n[{name}] {_cpu()}, {os.cpu_count()} cores: ours {ours:.3f} s, theirs {theirs:.3f} s "
+        f"\n[{name}] {cpu_model()}, {os.cpu_count()} cores: ours {ours:.3f} s, theirs {theirs:.3f} s "
         f"-> {theirs / ours:.1f}x; median energy ours {np.median(e_ours):.5f}, theirs "
         f"{np.median(e_theirs):.5f}{extra}"
     )
@@ -114,6 +108,6 @@ def test_qp_sbgd_epoch_against_binary_connect(benchmark):
     ours = benchmark.stats.stats.median
     bc, _ = _median_time(lambda: epoch("binary-connect", lr=0.01), 3)
     print(
-        f"\n[qp-sbgd epoch] {_cpu()}: qp-sbgd {ours:.3f} s (solver {row['qp/solver_seconds']:.3f}"
+        f"\n[qp-sbgd epoch] {cpu_model()}: qp-sbgd {ours:.3f} s (solver {row['qp/solver_seconds']:.3f}"
         f" s), binary-connect {bc:.3f} s -> qp-sbgd costs {ours / bc:.1f}x"
     )

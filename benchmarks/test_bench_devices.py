@@ -11,21 +11,15 @@ model is printed. Run with ``nox -s bench``.
 
 from __future__ import annotations
 
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make _peak importable
+from _peak import cpu_model
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +47,7 @@ def test_binary_stochastic_epoch_on_a_device_against_float_weights(benchmark, da
     t_float = float(np.median([_epoch(data, "float")[0] for _ in range(3)]))
     t_quiet = float(np.median([_epoch(data, "pcm")[0] for _ in range(3)]))
     print(
-        f"\n[binary-stochastic epoch] {_cpu()}: reram-es (ExpStep, write noise) {t_device:.3f} s "
+        f"\n[binary-stochastic epoch] {cpu_model()}: reram-es (ExpStep, write noise) {t_device:.3f} s "
         f"({device[1]} pulses), pcm (ExpStep, no write noise) {t_quiet:.3f} s, float "
         f"{t_float:.3f} s -> {t_device / t_float:.2f}x and {t_quiet / t_float:.2f}x"
     )
@@ -67,5 +61,5 @@ def test_pulse_throughput(benchmark):
     pulses = int(np.abs(counts).sum())
     benchmark(arr.apply_pulses, counts)
     t = benchmark.stats.stats.median
-    print(f"\n[pulse throughput] {_cpu()}: {pulses / t / 1e6:.1f} M device updates/s "
+    print(f"\n[pulse throughput] {cpu_model()}: {pulses / t / 1e6:.1f} M device updates/s "
           f"(784 x 500 reram-es, {pulses} pulses per call)")  # fmt: skip

@@ -14,11 +14,15 @@ update, reinforcement) for each learner; the CPU model is named. Run with ``nox 
 
 from __future__ import annotations
 
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make _peak importable
+from _peak import cpu_model
 from threadpoolctl import threadpool_limits
 
 from bnnlab.data import load_binary
@@ -28,16 +32,6 @@ from bnnlab.signs import signed
 
 N_SAMPLES = 5000
 SCALE = 50_000 / N_SAMPLES
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 class _FloatBLASEngine(ZeroSignDenseEngine):
@@ -135,7 +129,7 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
         f"\nlocal-binary {shape}, epoch of 50k samples (measured on {N_SAMPLES}, x{SCALE:g}; "
         f"median of {ROUNDS})"
     )
-    print(f"CPU: {_cpu()}")
+    print(f"CPU: {cpu_model()}")
     print(
         f"  bit-packed learner      {t_p * SCALE:8.2f} s/epoch   [{_phases(packed['timers'], t_p)}]"
     )
@@ -151,7 +145,7 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
     )
     benchmark.extra_info.update(
         {
-            "cpu": _cpu(),
+            "cpu": cpu_model(),
             "shape": shape,
             "packed_s_per_epoch": t_p * SCALE,
             "reference_s_per_epoch": t_ref * SCALE,

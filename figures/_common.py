@@ -37,3 +37,24 @@ def save(fig: plt.Figure, out: Path, stem: str) -> list[Path]:
         paths.append(target)
     plt.close(fig)
     return paths
+
+
+def harness_spec(path: Path, full: bool, *, datasets: list[str], seeds: int, epochs: int):
+    """A comparison spec (:mod:`bnnlab.experiments.compare`) as shipped (``full``) or at the
+    figures' small budget: the same methods on ``datasets`` for ``seeds`` x ``epochs``, named
+    ``<name>-mini`` so its records never mix with the full run's."""
+    import tomllib
+
+    from bnnlab.experiments.compare import parse_spec
+
+    table = tomllib.loads(Path(path).read_text())
+    if not full:
+        table.update(
+            name=f"{table['name']}-mini",
+            description=f"{table['name']} at a small budget: {', '.join(datasets)}, "
+            f"{seeds} seed(s) x {epochs} epochs",
+            datasets=list(datasets),
+            seeds=seeds,
+            epochs=epochs,
+        )
+    return parse_spec(table, base_dir=Path(path).parent)

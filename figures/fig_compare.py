@@ -10,26 +10,18 @@ records and summary tables land in ``out/compare-<name>/`` and are resumed on a 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from bnnlab.experiments.compare import compare, parse_spec
+from _common import harness_spec
+
+from bnnlab.experiments.compare import compare
 
 SPEC = Path(__file__).resolve().parents[1] / "analysis" / "specs" / "binary-optimisers.toml"
 
 
 def spec(full: bool = False):
     """The shipped spec (``full``) or its small-budget version on the embedded mini set."""
-    table = tomllib.loads(SPEC.read_text())
-    if not full:
-        table.update(
-            name=f"{table['name']}-mini",
-            description=f"{table['name']} at a small budget: fashion-mnist-mini, 2 seeds x 3 epochs",
-            datasets=["fashion-mnist-mini"],
-            seeds=2,
-            epochs=3,
-        )
-    return parse_spec(table, base_dir=SPEC.parent)
+    return harness_spec(SPEC, full, datasets=["fashion-mnist-mini"], seeds=2, epochs=3)
 
 
 def main(out: Path, *, full: bool = False) -> list[Path]:

@@ -9,29 +9,21 @@ harness's figures, a bar chart of final test accuracy per device. Records are re
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import harness_spec, save
 
-from bnnlab.experiments.compare import compare, parse_spec
+from bnnlab.experiments.compare import compare
 
 SPEC = Path(__file__).resolve().parents[1] / "analysis" / "specs" / "memristive-devices.toml"
 
 
 def spec(full: bool = False):
-    table = tomllib.loads(SPEC.read_text())
-    if not full:
-        table.update(
-            name=f"{table['name']}-mini",
-            description=f"{table['name']} at a small budget: mini set, 1 seed x 2 epochs",
-            datasets=["fashion-mnist-mini:pool=2:intensity"],
-            seeds=1,
-            epochs=2,
-        )
-    return parse_spec(table, base_dir=SPEC.parent)
+    return harness_spec(
+        SPEC, full, datasets=["fashion-mnist-mini:pool=2:intensity"], seeds=1, epochs=2
+    )
 
 
 def main(out: Path, *, full: bool = False) -> list[Path]:

@@ -12,16 +12,15 @@ full run's tables are in ``docs/qp-sbgd.md``.
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import save
+from _common import harness_spec, save
 
 from bnnlab._io import atomic_write_json
 from bnnlab.experiments import qp_sbgd as Q
-from bnnlab.experiments.compare import compare, parse_spec
+from bnnlab.experiments.compare import compare
 
 SPEC = Path(__file__).resolve().parents[1] / "analysis" / "specs" / "qp-sbgd-pairs.toml"
 TINY = [
@@ -47,18 +46,14 @@ def cached(path: Path, settings: dict, compute) -> dict:
 
 
 def pair_spec(full: bool):
-    table = tomllib.loads(SPEC.read_text())
-    if not full:
-        table.update(
-            name=f"{table['name']}-mini",
-            description=f"{table['name']} at a small budget: mini set, 2 seeds x 2 epochs",
-            datasets=[
-                d.replace("fashion-mnist:", "fashion-mnist-mini:") for d in table["datasets"]
-            ],
-            seeds=2,
-            epochs=2,
-        )
-    return parse_spec(table, base_dir=SPEC.parent)
+    datasets = [d.replace("fashion-mnist:", "fashion-mnist-mini:") for d in _datasets()]
+    return harness_spec(SPEC, full, datasets=datasets, seeds=2, epochs=2)
+
+
+def _datasets() -> list[str]:
+    import tomllib
+
+    return tomllib.loads(SPEC.read_text())["datasets"]
 
 
 def main(out: Path, *, full: bool = False) -> list[Path]:

@@ -426,11 +426,10 @@ class BinaryStochasticMethod(_MLPMethod):
         arrays, meta = super().state_dict()
         arrays.update({f"buffer{i}": b.copy() for i, b in enumerate(self.buffers)})
         if self.arrays is not None:
-            meta["devices"] = []
-            for i, dev in enumerate(self.arrays):
-                da, dm = dev.state_dict()
-                arrays.update({f"device{i}.{k}": v for k, v in da.items()})
-                meta["devices"].append(dm)
+            from bnnlab.hardware.devices import save_states
+
+            dev_arrays, meta["devices"] = save_states(self.arrays)
+            arrays.update(dev_arrays)
         meta["pulses"] = self.pulses
         return arrays, meta
 
@@ -439,12 +438,9 @@ class BinaryStochasticMethod(_MLPMethod):
         for i in range(len(self.buffers)):
             self.buffers[i] = np.asarray(arrays[f"buffer{i}"], dtype=np.int64).copy()
         if self.arrays is not None:
-            for i, dev in enumerate(self.arrays):
-                prefix = f"device{i}."
-                dev.load_state_dict(
-                    {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                    meta["devices"][i],
-                )  # fmt: skip
+            from bnnlab.hardware.devices import load_states
+
+            load_states(self.arrays, arrays, meta["devices"])
         self.pulses = int(meta.get("pulses", 0))
 
 
@@ -525,23 +521,19 @@ class PulsedSGDMethod(_MLPMethod):
         return {**super().cost(n_train), "pulses": float(self.pulses), "at_bound": at}
 
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        from bnnlab.hardware.devices import save_states
+
         arrays, meta = super().state_dict()
-        meta["devices"] = []
-        for i, dev in enumerate(self.arrays):
-            da, dm = dev.state_dict()
-            arrays.update({f"device{i}.{k}": v for k, v in da.items()})
-            meta["devices"].append(dm)
+        dev_arrays, meta["devices"] = save_states(self.arrays)
+        arrays.update(dev_arrays)
         meta["pulse_rng"] = jsonable_rng_state(self.pulse_rng.bit_generator.state)
         meta["pulses"] = self.pulses
         return arrays, meta
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        from bnnlab.hardware.devices import load_states
+
         super().load_state_dict(arrays, meta)
-        for i, dev in enumerate(self.arrays):
-            prefix = f"device{i}."
-            dev.load_state_dict(
-                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                meta["devices"][i],
-            )  # fmt: skip
+        load_states(self.arrays, arrays, meta["devices"])
         self.pulse_rng.bit_generator.state = meta["pulse_rng"]
         self.pulses = int(meta.get("pulses", 0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from bnnlab.hardware.devices.array import CarryPair, DeviceArray
+from bnnlab.hardware.devices.array import CarryPair, DeviceArray, load_states, save_states
 from bnnlab.hardware.devices.config import (
     ConstantStep,
     ExponentialDevice,
@@ -40,7 +40,9 @@ __all__ = [
     "PulsedDevice",
     "SoftBounds",
     "available",
+    "load_states",
     "preset",
+    "save_states",
 ]
 
 

@@ -30,7 +30,7 @@ from bnnlab.hardware.devices.config import (
     PulsedDevice,
 )
 
-__all__ = ["CarryPair", "DeviceArray"]
+__all__ = ["CarryPair", "DeviceArray", "load_states", "save_states"]
 
 
 def _gauss(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -452,3 +452,26 @@ class CarryPair:
             {k[5:]: v for k, v in arrays.items() if k.startswith("high.")}, meta["high"]
         )
         self.updates, self.carries = int(meta["updates"]), int(meta["carries"])
+
+
+def save_states(devices: Any) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """The states of a list of device arrays (or carry pairs) for a checkpoint: arrays under
+    ``"device<i>.<key>"`` and one metadata entry per array."""
+    arrays: dict[str, np.ndarray] = {}
+    metas = []
+    for i, dev in enumerate(devices):
+        da, dm = dev.state_dict()
+        arrays.update({f"device{i}.{k}": v for k, v in da.items()})
+        metas.append(dm)
+    return arrays, metas
+
+
+def load_states(devices: Any, arrays: dict[str, np.ndarray], metas: list[dict[str, Any]]) -> None:
+    """Restore :func:`save_states`' output into the same list of arrays."""
+    if len(metas) != len(devices):
+        raise ValueError(f"state: {len(metas)} device states for {len(devices)} arrays")
+    for i, dev in enumerate(devices):
+        prefix = f"device{i}."
+        dev.load_state_dict(
+            {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}, metas[i]
+        )  # fmt: skip

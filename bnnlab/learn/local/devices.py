@@ -87,21 +87,17 @@ class LocalBinaryOnDevices(LocalBinaryLearner):
 
     # -- state: the devices travel with the learner -------------------------------------------
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        from bnnlab.hardware.devices import save_states
+
         arrays, meta = super().state_dict()
-        meta["devices"] = []
-        for i, dev in enumerate(self.arrays):
-            da, dm = dev.state_dict()
-            arrays.update({f"device{i}.{k}": v for k, v in da.items()})
-            meta["devices"].append(dm)
-        return arrays, meta
+        dev_arrays, meta["devices"] = save_states(self.arrays)
+        return {**arrays, **dev_arrays}, meta
 
     def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        from bnnlab.hardware.devices import load_states
+
         own = {k: v for k, v in arrays.items() if not k.startswith("device")}
         super().load_state_dict(own, meta)
-        for i, dev in enumerate(self.arrays):
-            prefix = f"device{i}."
-            dev.load_state_dict(
-                {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)},
-                meta["devices"][i],
-            )  # fmt: skip
+        load_states(self.arrays, arrays, meta["devices"])
+        for i in range(len(self.arrays)):
             self._read(i)
