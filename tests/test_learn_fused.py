@@ -1,0 +1,90 @@
+"""The compiled kernels of the fused local-binary step (bnnlab.learn.local._fused) one by one,
+against dense integer arithmetic written here: the ternary forward pass, the wrong-sample mask and
+least-action selection, and the error update with its re-packed sign and live bits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+_fused = pytest.importorskip("bnnlab.learn.local._fused")
+
+from bnnlab import bits  # noqa: E402
+
+
+def sign0(v):
+    return np.sign(v).astype(np.int64)  # sign(0) = 0
+
+
+def unit_major(mask):
+    """(N, K) bool -> unit-major packed words (ceil(N / 64), K)."""
+    return np.ascontiguousarray(bits.pack(np.ascontiguousarray(mask.T), backend="numpy").T)
+
+
+@pytest.mark.parametrize(("n_in", "k", "zero"), [(70, 9, True), (130, 64, True), (64, 5, False)])
+def test_forward_layer_equals_dense_ternary_products(n_in, k, zero):
+    rng = np.random.default_rng(n_in + k)
+    n, c = 7, 4
+    x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
+    w = rng.integers(-2, 3, size=(n_in, k)) if zero else rng.choice([-3, 1, 2], size=(n_in, k))
+    heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
+    xb = bits.pack(x >= 0, backend="numpy")
+    xl = bits.pack(x != 0, backend="numpy")
+    wb, wl = unit_major(w >= 0), unit_major(w != 0)
+    hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
+    h, ab, al, s = _fused.forward_layer(xb, xl, zero, wb, wl, zero, n_in, hb, zero)
+    t = sign0(w) if zero else np.where(w >= 0, 1, -1)
+    expected_h = x @ t
+    np.testing.assert_array_equal(h, expected_h)
+    a = sign0(expected_h) if zero else np.where(expected_h >= 0, 1, -1)
+    np.testing.assert_array_equal(ab, bits.pack(a >= 0, backend="numpy"))
+    if zero:
+        np.testing.assert_array_equal(al, bits.pack(a != 0, backend="numpy"))
+    np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
+
+
+def test_select_errors_equals_the_rules():
+    from bnnlab.learn.local.rules import select_units, wrong_mask
+
+    rng = np.random.default_rng(3)
+    n, k, c, gamma, margin = 40, 12, 5, 3, 2
+    s = rng.integers(-6, 7, size=(n, c)).astype(np.int32)
+    y = rng.integers(0, c, size=n)
+    h = rng.integers(-4, 5, size=(n, k)).astype(np.int32)
+    heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
+    correct, wrong, widx, sel = _fused.select_errors(s, y, margin, h, heads, gamma)
+    ref_wrong, pred = wrong_mask(s, y, margin)
+    assert correct == int((pred == y).sum())
+    np.testing.assert_array_equal(wrong, ref_wrong)
+    np.testing.assert_array_equal(widx, np.flatnonzero(ref_wrong))
+    m = select_units(h[ref_wrong], heads[:, y[ref_wrong]].T, gamma)
+    for r in range(len(widx)):
+        for g in range(k // gamma):
+            units = np.flatnonzero(m[r, g * gamma : (g + 1) * gamma])
+            assert sel[r, g] == (g * gamma + units[0] if len(units) else -1)
+
+
+@pytest.mark.parametrize("zero", [True, False])
+def test_update_columns_equals_the_dense_update_and_repacks(zero):
+    rng = np.random.default_rng(7)
+    n, n_in, k, c, step = 9, 100, 10, 3, 2
+    x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
+    w = rng.integers(-3, 4, size=(n_in, k)).astype(np.int32)
+    heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
+    y = rng.integers(0, c, size=n)
+    widx = np.array([0, 3, 4, 8], dtype=np.int64)
+    sel = np.array([[1, -1], [4, 7], [1, 9], [-1, 5]], dtype=np.int32)  # groups of 5 units
+    expected = w.astype(np.int64).copy()
+    for r, i in enumerate(widx):
+        for u in sel[r]:
+            if u >= 0:
+                expected[:, u] += step * heads[u, y[i]] * x[i]
+    wbits, wlive = unit_major(w >= 0), unit_major(w != 0)
+    xb = bits.pack(x >= 0, backend="numpy")
+    xl = bits.pack(x != 0, backend="numpy")
+    cols = _fused.update_columns(w, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step)
+    np.testing.assert_array_equal(w, expected)
+    np.testing.assert_array_equal(cols, np.unique(sel[sel >= 0]))
+    np.testing.assert_array_equal(wbits, unit_major(w >= 0))
+    if zero:
+        np.testing.assert_array_equal(wlive, unit_major(w != 0))
