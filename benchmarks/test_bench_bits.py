@@ -208,7 +208,9 @@ def test_bench_xnor_gemm_sign(benchmark):
     )
 
 
-def test_bench_outer_update(benchmark):
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_bench_outer_update(benchmark, order):
+    """``order="F"``: the counters unit-major (Fortran order), each selected unit one contiguous row."""
     bsz, n_in, n_out, step = 100, 784, 525, 2
     rng = np.random.default_rng(2)
     xf = _pm1(rng, (bsz, n_in))
@@ -219,7 +221,7 @@ def test_bench_outer_update(benchmark):
         cols = rng.choice(n_out, size=5, replace=False)
         e[s, cols] = rng.choice(np.array([-1, 1], dtype=np.int8), size=5)
     h0 = rng.integers(-300, 300, size=(n_in, n_out)).astype(np.int16)
-    h = h0.copy()
+    h = np.asarray(h0, order=order)
     xt, ef = np.ascontiguousarray(xf.T), e.astype(np.float32)
     hf = h0.astype(np.float32)
 
@@ -242,7 +244,7 @@ def test_bench_outer_update(benchmark):
         {"seconds_update": t_bits, "seconds_f32": t_f32, "seconds_numpy": t_np}
     )
     print(
-        f"[bits bench] outer_update B={bsz} N_in={n_in} N_out={n_out} int16 (sequential "
-        f"saturation): {t_bits * 1e3:.2f} ms; float32 matmul + clip (final-sum clipping) "
+        f"[bits bench] outer_update B={bsz} N_in={n_in} N_out={n_out} int16 {order} order "
+        f"(sequential saturation): {t_bits * 1e3:.2f} ms; float32 matmul + clip (final-sum clipping) "
         f"{t_f32 * 1e3:.2f} ms -> ratio {res['ratio']:.1f}x; numpy backend {t_np * 1e3:.2f} ms"
     )

@@ -114,8 +114,10 @@ def test_gemm_sign_ties(backend):
 
 @pytest.mark.parametrize("backend", HOST)
 @pytest.mark.parametrize("dtype", [np.int16, np.int32])
-def test_update_exact_with_saturation(backend, dtype, rng):
-    # dense E exercises the vectorised kernel, sparse E the CSR kernel of the numba backend
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_update_exact_with_saturation(backend, dtype, order, rng):
+    # dense E exercises the vectorised kernel, sparse E the CSR kernel of the numba backend;
+    # Fortran order (unit-major counters) the per-unit kernel of outer_update_units
     for p_zero in (0.4, 0.96):
         p = [(1 - p_zero) / 2, p_zero, (1 - p_zero) / 2]
         for n_in, n_out, bsz in [(1, 1, 1), (63, 5, 7), (65, 9, 13), (130, 17, 9), (70, 40, 30)]:
@@ -125,21 +127,36 @@ def test_update_exact_with_saturation(backend, dtype, rng):
                 info = np.iinfo(dtype)
                 lo_, hi_ = (info.min if lo is None else lo), (info.max if hi is None else hi)
                 h0 = rng.integers(max(lo_, -3), min(hi_, 4) + 1, size=(n_in, n_out))
-                h = h0.astype(dtype)
+                h = np.asarray(h0.astype(dtype), order=order)
                 ref = ref_update(h0, xpm, e, step, lo_, hi_)
                 res = outer_update(h, pack(xpm), e, step=step, lo=lo, hi=hi, backend=backend)
                 assert res is h and h.dtype == dtype
+                assert h.flags.f_contiguous if order == "F" else h.flags.c_contiguous
                 assert np.array_equal(h, ref)
 
 
 @pytest.mark.parametrize("backend", HOST)
-def test_update_is_sequential_not_final_clip(backend):
-    # one counter at the top bound: +1, +1, -1 -> sequential gives hi - 1, final clip gives hi
-    h = np.array([[3]], dtype=np.int16)
-    x = pack(np.ones((3, 1)))
-    e = np.array([[1], [1], [-1]], dtype=np.int8)
+def test_update_of_a_strided_view_is_written_through(backend, rng):
+    # neither C nor Fortran order: worked on in a copy, then written back into the view
+    xpm = rng.choice([-1, 1], size=(6, 70))
+    e = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=(6, 9), p=[0.2, 0.6, 0.2])
+    base = rng.integers(-5, 6, size=(140, 18)).astype(np.int16)
+    h0 = base[::2, ::2].astype(np.int64)
+    view = base[::2, ::2]
+    outer_update(view, pack(xpm), e, step=2, lo=-6, hi=6, backend=backend)
+    assert np.array_equal(base[::2, ::2], ref_update(h0, xpm, e, 2, -6, 6))
+
+
+@pytest.mark.parametrize("backend", HOST)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_update_is_sequential_not_final_clip(backend, order):
+    # counters at the top bound: +1, +1, -1 -> sequential gives hi - 1, final clip gives hi
+    # (2 x 2 so that Fortran order is a layout of its own, not also C order)
+    h = np.full((2, 2), 3, dtype=np.int16, order=order)
+    x = pack(np.ones((3, 2)))
+    e = np.array([[1, 1], [1, 1], [-1, -1]], dtype=np.int8)
     outer_update(h, x, e, lo=-3, hi=3, backend=backend)
-    assert h[0, 0] == 2
+    assert np.array_equal(h, np.full((2, 2), 2))
 
 
 @pytest.mark.parametrize("backend", HOST)

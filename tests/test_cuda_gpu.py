@@ -94,7 +94,8 @@ def test_pack_unpack_popcounts(cp, rng, k):
 @pytest.mark.parametrize("dtype", [np.int16, np.int32])
 @pytest.mark.parametrize(("step", "lo", "hi"), [(1, -3, 2), (2, None, None), (5, -100, 100)])
 @pytest.mark.parametrize("n_in", [1, 64, 65, 784])
-def test_outer_update(cp, rng, dtype, step, lo, hi, n_in):
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_outer_update(cp, rng, dtype, step, lo, hi, n_in, order):
     batch, n_out = 100, 33
     x = B.pack(_pm1("random", batch, n_in, rng), backend="numpy")
     e = rng.integers(-1, 2, size=(batch, n_out)).astype(np.int8)
@@ -103,7 +104,7 @@ def test_outer_update(cp, rng, dtype, step, lo, hi, n_in):
     high = info.max if hi is None else hi
     h = rng.integers(low, int(high) + 1, size=(n_in, n_out), dtype=np.int64).astype(dtype)
     want = B.outer_update(h.copy(), x, e, step=step, lo=lo, hi=hi, backend="numpy")
-    dh = cp.asarray(h)
+    dh = cp.asarray(h, order=order)
     got = B.outer_update(dh, cp.asarray(x), cp.asarray(e), step=step, lo=lo, hi=hi)
     assert got is dh
     _same(got, want, cp)

@@ -68,6 +68,15 @@ def outer_update(h: Any, x: Any, e: Any, step: int, lo: int, hi: int) -> Any:
     return kernels().outer_update(h, x, e, step, lo, hi)
 
 
+def outer_update_units(ht: Any, x: Any, e: Any, step: int, lo: int, hi: int) -> Any:
+    # no unit-major CUDA kernel yet: one device-side transposed copy, the row-major kernel, and the
+    # result written back (the data never leaves the GPU)
+    h = cupy.ascontiguousarray(ht.T)
+    kernels().outer_update(h, x, e, step, lo, hi)
+    ht[...] = h.T
+    return ht
+
+
 def popcount_rows(a: Any, k: int, out: Any) -> Any:
     return kernels().popcount_rows(a, k, out)
 

@@ -46,6 +46,10 @@ as ``out``; a backend writes every element of ``out`` (including zero padding bi
     ints with ``lo <= h <= hi`` on entry and ``step >= 1``. For b = 0, 1, ..., B-1 in order and every
     (i, j) with ``e[b, j] != 0``: ``h[i, j] = clip(h[i, j] + step * x±[b, i] * e[b, j], lo, hi)``
     (per-sample sequential saturation, like a saturating hardware counter). Returns ``h``.
+``outer_update_units(ht, x, e, step, lo, hi)``
+    the same update on unit-major counters: ``ht`` is int16 or int32 ``(n_out, n_in)``, C-contiguous,
+    and ``h = ht.T`` is what ``outer_update`` would update (``ops.outer_update`` passes the transposed
+    view of a Fortran-ordered ``h`` here). Returns ``ht``.
 ``popcount_rows(a, k, out)``
     ``a``: uint64 ``(R, W)``; ``out``: int64 ``(R,)``, the number of one bits of each row.
 ``popcount_cols(a, k, out)``
@@ -96,6 +100,7 @@ PROTOCOL = (
     "xnor_gemm",
     "xnor_gemm_sign",
     "outer_update",
+    "outer_update_units",
     "popcount_rows",
     "popcount_cols",
     "zero_positions",

@@ -35,6 +35,7 @@ from bnnlab.bits._numpy import pack_last, unpack_last
 
 __all__ = [
     "outer_update",
+    "outer_update_units",
     "pack_last",
     "popcount",
     "popcount_cols",
@@ -229,6 +230,28 @@ def _update_dense(h, x, e, step, lo, hi, acc):
                 h[i, j] = row[j]
 
 
+@njit(cache=True)
+def _by_sample(e):
+    """CSR of the nonzeros of ``e`` (B, n_out), samples in order: ``(ptr, cols, vals)``."""
+    b, n = e.shape
+    ptr = np.zeros(b + 1, dtype=np.int64)
+    for s in range(b):
+        c = 0
+        for j in range(n):
+            c += e[s, j] != 0
+        ptr[s + 1] = ptr[s] + c
+    cols = np.empty(ptr[b], dtype=np.int64)
+    vals = np.empty(ptr[b], dtype=np.int8)
+    p = 0
+    for s in range(b):
+        for j in range(n):
+            if e[s, j] != 0:
+                cols[p] = j
+                vals[p] = e[s, j]
+                p += 1
+    return ptr, cols, vals
+
+
 @njit(cache=True, parallel=True)
 def _update_sparse(h, x, ptr, cols, vals, step, lo, hi, n_chunks):
     """Only the nonzero entries of E (CSR by sample), for each row i of H, samples in order."""
@@ -248,30 +271,104 @@ def _update_sparse(h, x, ptr, cols, vals, step, lo, hi, n_chunks):
 _SPARSE_DENSITY = 0.125  # below this fraction of nonzeros in E the CSR kernel does less work
 
 
-def outer_update(h, x, e, step, lo, hi):
-    n_in, n_out = h.shape
-    nz_s, nz_j = np.nonzero(e)
-    # Intermediate sums h + step need one more bit than h: int32 for int16 counters, int64 for int32
-    # (one specialisation per counter dtype).
-    wide = np.int32 if h.dtype == np.int16 else np.int64
-    if nz_s.size < _SPARSE_DENSITY * e.size:
-        threads = _threads(4 * n_in * nz_s.size, n_in)
-        ptr = np.searchsorted(nz_s, np.arange(e.shape[0] + 1)).astype(np.int64)
-        vals = e[nz_s, nz_j].astype(wide)
-        args = (h, x, ptr, nz_j.astype(np.int64), vals, wide(step), wide(lo), wide(hi), threads)
-        kernel = _update_sparse
-    else:
-        threads = _threads(n_in * n_out * x.shape[0] // 8, n_in)
-        acc = np.empty((threads, n_out), dtype=wide)
-        args = (h, x, e, wide(step), wide(lo), wide(hi), acc)
-        kernel = _update_dense
+def _run_threads(kernel, threads, *args):
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
         kernel(*args)
     finally:
         numba.set_num_threads(previous)
+
+
+def _wide(h):
+    # Intermediate sums h + step need one more bit than h: int32 for int16 counters, int64 for int32
+    # (one specialisation per counter dtype).
+    return np.int32 if h.dtype == np.int16 else np.int64
+
+
+def outer_update(h, x, e, step, lo, hi):
+    n_in, n_out = h.shape
+    wide = _wide(h)
+    ptr, cols, vals = _by_sample(e)
+    if cols.size < _SPARSE_DENSITY * e.size:
+        threads = _threads(4 * n_in * cols.size, n_in)
+        args = (h, x, ptr, cols, vals, wide(step), wide(lo), wide(hi), threads)
+        _run_threads(_update_sparse, threads, *args)
+    else:
+        threads = _threads(n_in * n_out * x.shape[0] // 8, n_in)
+        acc = np.empty((threads, n_out), dtype=wide)
+        _run_threads(_update_dense, threads, h, x, e, wide(step), wide(lo), wide(hi), acc)
     return h
+
+
+@njit(cache=True)
+def _by_unit(e):
+    """The nonzeros of ``e`` (B, n_out) grouped by unit, samples ascending within a unit.
+
+    Returns ``(ptr, samples, signs, used)``: unit ``j`` owns entries ``ptr[j]:ptr[j + 1]``;
+    ``used[s]`` tells whether sample ``s`` has any nonzero.
+    """
+    b, n = e.shape
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    used = np.zeros(b, dtype=np.bool_)
+    for s in range(b):
+        for j in range(n):
+            if e[s, j] != 0:
+                ptr[j + 1] += 1
+                used[s] = True
+    for j in range(n):
+        ptr[j + 1] += ptr[j]
+    fill = ptr[:n].copy()
+    samples = np.empty(ptr[n], dtype=np.int64)
+    signs = np.empty(ptr[n], dtype=np.int8)
+    for s in range(b):
+        if used[s]:
+            for j in range(n):
+                if e[s, j] != 0:
+                    samples[fill[j]] = s
+                    signs[fill[j]] = e[s, j]
+                    fill[j] += 1
+    return ptr, samples, signs, used
+
+
+@njit(cache=True)
+def _unpack_pm1(x, used):
+    """The rows of ``x`` that ``used`` marks, unpacked to int8 ±1 (other rows left at 0)."""
+    b, nw = x.shape
+    out = np.zeros((b, nw * 64), dtype=np.int8)
+    for s in range(b):
+        if used[s]:
+            for w in range(nw):
+                bw = x[s, w]
+                for t in range(64):
+                    out[s, w * 64 + t] = np.int8(2 * np.int64((bw >> np.uint64(t)) & _ONE) - 1)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _update_units(ht, xd, ptr, samples, signs, step, lo, hi, n_chunks):
+    """Unit-major counters: per unit, its samples in order, each a contiguous clipped row add."""
+    n_out, n_in = ht.shape
+    chunk = (n_out + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        for j in range(c * chunk, min(n_out, (c + 1) * chunk)):
+            row = ht[j]
+            for p in range(ptr[j], ptr[j + 1]):
+                d = step * signs[p]
+                xr = xd[samples[p]]
+                for i in range(n_in):
+                    row[i] = min(max(row[i] + d * xr[i], lo), hi)
+
+
+def outer_update_units(ht, x, e, step, lo, hi):
+    n_out, n_in = ht.shape
+    wide = _wide(ht)
+    ptr, samples, signs, used = _by_unit(e)
+    xd = _unpack_pm1(x, used)
+    threads = _threads(4 * n_in * samples.size, n_out)
+    args = (ht, xd, ptr, samples, signs, wide(step), wide(lo), wide(hi), threads)
+    _run_threads(_update_units, threads, *args)
+    return ht
 
 
 @njit(cache=True)

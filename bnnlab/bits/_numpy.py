@@ -84,6 +84,14 @@ def outer_update(
     return h
 
 
+def outer_update_units(
+    ht: np.ndarray, x: np.ndarray, e: np.ndarray, step: int, lo: int, hi: int
+) -> np.ndarray:
+    # the same arithmetic on the transposed view: h = ht.T is written through in place
+    outer_update(ht.T, x, e, step, lo, hi)
+    return ht
+
+
 def popcount_rows(a: np.ndarray, k: int, out: np.ndarray) -> np.ndarray:
     out[...] = np.bitwise_count(a).sum(axis=1, dtype=np.int64)
     return out
