@@ -74,6 +74,40 @@ def test_sa_against_dwave_samplers(benchmark, layer):
             f"; of theirs, building the BQMs {build:.3f} s")  # fmt: skip
 
 
+def test_sa_time_to_target_against_dwave_samplers(benchmark, layer):
+    """Time to equal quality: the target is dwave-samplers' median read energy at 1000 sweeps;
+    each sampler's time is its fastest rung of a sweep ladder (100 reads, each at its own default
+    schedule) whose median read energy reaches the target. Both ladders are printed."""
+    pytest.importorskip("dwave.samplers")
+    solve(layer, "sa", num_reads=2, seed=0, num_sweeps=10)
+
+    def ladder(sampler, sweeps):
+        rows = []
+        for sw in sweeps:
+            t, r = _median_time(lambda sw=sw: solve(layer, sampler, num_reads=100, seed=0,
+                                                    num_sweeps=sw), 1)  # fmt: skip
+            rows.append((sw, t, float(np.median(r.energies))))
+        return rows
+
+    theirs = ladder("dwave-sa", (100, 200, 500, 1000))
+    target = theirs[-1][2]
+    ours = benchmark.pedantic(lambda: ladder("sa", (50, 100, 200, 500)), rounds=1)
+
+    def fastest(rows):
+        hit = [(t, sw) for sw, t, e in rows if e <= target]
+        return min(hit) if hit else (float("nan"), None)
+
+    (t_ours, sw_ours), (t_theirs, sw_theirs) = fastest(ours), fastest(theirs)
+    show = ", ".join
+    print(
+        f"\n[sa vs dwave-samplers SA, time to dwave's 1000-sweep median {target:.5f}] {cpu_model()}"
+        f", {os.cpu_count()} cores: ours {t_ours:.3f} s at {sw_ours} sweeps, theirs "
+        f"{t_theirs:.3f} s at {sw_theirs} sweeps -> {t_theirs / t_ours:.1f}x; ladders (sweeps, s,"
+        f" median): ours {show(f'{sw}/{t:.2f}/{e:.5f}' for sw, t, e in ours)}; theirs "
+        f"{show(f'{sw}/{t:.2f}/{e:.5f}' for sw, t, e in theirs)}"
+    )
+
+
 def test_sqa_against_openjij(benchmark, layer):
     pytest.importorskip("openjij")
     solve(layer, "sqa", num_reads=2, seed=0, num_sweeps=10)
