@@ -69,7 +69,7 @@ def test_update_columns_equals_the_dense_update_and_repacks(zero):
     rng = np.random.default_rng(7)
     n, n_in, k, c, step = 9, 100, 10, 3, 2
     x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
-    w = rng.integers(-3, 4, size=(n_in, k)).astype(np.int32)
+    w = np.asfortranarray(rng.integers(-3, 4, size=(n_in, k)).astype(np.int32))  # unit-major
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
     y = rng.integers(0, c, size=n)
     widx = np.array([0, 3, 4, 8], dtype=np.int64)
@@ -82,9 +82,56 @@ def test_update_columns_equals_the_dense_update_and_repacks(zero):
     wbits, wlive = unit_major(w >= 0), unit_major(w != 0)
     xb = bits.pack(x >= 0, backend="numpy")
     xl = bits.pack(x != 0, backend="numpy")
-    cols = _fused.update_columns(w, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step)
+    cols = _fused.update_columns(w.T, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step)
     np.testing.assert_array_equal(w, expected)
     np.testing.assert_array_equal(cols, np.unique(sel[sel >= 0]))
     np.testing.assert_array_equal(wbits, unit_major(w >= 0))
     if zero:
         np.testing.assert_array_equal(wlive, unit_major(w != 0))
+
+
+@pytest.mark.parametrize("zero", ["plus", "zero"])
+def test_reinforcement_at_flat_positions_in_either_layout(zero):
+    # positions are row-major flat indices of (N, K) whatever the memory order of W
+    from bnnlab.learn.local.engine import _reinforce_at
+
+    rng = np.random.default_rng(3)
+    w = rng.integers(-2, 3, size=(7, 5)).astype(np.int32)
+    pos = np.array([0, 4, 5, 17, 34], dtype=np.int64)
+    w.reshape(-1)[[0, 17]] = 0  # zero weights at two drawn positions: the sign(0) rule matters
+    w.reshape(-1)[[4, 5]] = [-2, 1]
+    expected = w.astype(np.int64).copy()
+    for p in pos:
+        i, j = divmod(int(p), 5)
+        v = expected[i, j]
+        expected[i, j] = v + 2 * (np.sign(v) if zero == "zero" else (1 if v >= 0 else -1))
+    for order in ("C", "F"):
+        got = np.asarray(w, order=order).copy(order=order)
+        _reinforce_at(got, pos, 2, zero)
+        np.testing.assert_array_equal(got, expected)
+        got = np.asarray(w, order=order).copy(order=order)
+        _fused.reinforce(got, pos, 2, zero == "zero")  # the compiled step's version
+        np.testing.assert_array_equal(got, expected)
+    base = np.zeros((14, 10), dtype=np.int32)
+    base[::2, ::2] = w  # neither C nor Fortran order: written through the view
+    _reinforce_at(base[::2, ::2], pos, 2, zero)
+    np.testing.assert_array_equal(base[::2, ::2], expected)
+
+
+def test_fused_learner_holds_its_hidden_weights_unit_major(tmp_path):
+    from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner
+
+    rng = np.random.default_rng(0)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(60, 70))
+    y = rng.integers(0, 3, size=60)
+    cfg = LocalBinaryConfig(n_features=70, n_classes=3, layers=(15, 15), batch_size=20)
+    model = LocalBinaryLearner(cfg, seed=0, backend="numba")
+    assert all(w.flags.f_contiguous for w in model.hidden)
+    model.fit(x, y, epochs=1)
+    assert all(w.flags.f_contiguous for w in model.hidden)
+    arrays, meta = model.state_dict()
+    again = LocalBinaryLearner(cfg, seed=1, backend="numba")
+    again.load_state_dict({k: np.ascontiguousarray(v) for k, v in arrays.items()}, meta)
+    assert all(w.flags.f_contiguous for w in again.hidden)
+    for a, b in zip(model.hidden, again.hidden, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -18,7 +18,9 @@ three kernels per layer and mini-batch:
 3. :func:`update_columns` -- for every selected unit ``j``
    ``W[:, j] += step \sum_{(s, j) selected} t_{s j} x_s`` with ``x_s`` the ±1 input row (0 where
    its live mask is clear, the ``sign(0) = 0`` rule), and the packed ``sign(W)`` (ties +1) and
-   ``W != 0`` rewritten from the new integers in the same pass.
+   ``W != 0`` of that unit rewritten from the new integers in the same pass. The learner holds
+   ``W`` in Fortran order (unit-major), so a unit's column is one contiguous row of ``W^T`` and
+   units without a selection are never touched.
 
 The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
 ``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
@@ -41,7 +43,7 @@ from numba import njit
 
 from bnnlab.bits._numba import popcount
 
-__all__ = ["forward_layer", "select_errors", "update_columns"]
+__all__ = ["forward_layer", "reinforce", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
 
@@ -245,13 +247,14 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def update_columns(
-    w, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step
+    wt, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step
 ):  # pragma: no cover
-    """In place ``W += step x[wrong]^T M`` and re-pack the touched columns of ``sign(W)^T``.
+    """In place ``W += step x[wrong]^T M`` and re-pack the touched units of ``sign(W)^T``.
 
     Parameters
     ----------
-    w : int32 (N, K)        hidden weights
+    wt : int32 (K, N)       the hidden weights unit-major, ``W^T`` (the learner holds ``W`` in
+                            Fortran order and passes ``W.T``: each unit's column contiguous)
     wbits : uint64 (ceil(N / 64), K)  unit-major packed ``sign(W)`` (ties +1), rewritten
     xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
     wlive : uint64 (ceil(N / 64), K)  unit-major packed ``W != 0``, rewritten (``has_wl``)
@@ -265,7 +268,7 @@ def update_columns(
     -------
     cols : int64 (m,)       the touched units, ascending
     """
-    n_in, k = w.shape
+    k, n_in = wt.shape
     nw, g = sel.shape
     words = wbits.shape[0]
     cnt = np.zeros(k + 1, dtype=np.int64)
@@ -286,15 +289,13 @@ def update_columns(
             cols[c] = j
             c += 1
     fill = cnt[:k].copy()
-    samp = np.empty(cnt[k], dtype=np.int64)
-    sgn = np.empty(cnt[k], dtype=np.int64)
+    sgn = np.empty(cnt[k], dtype=np.int32)
     srow = np.empty(cnt[k], dtype=np.int64)
     for r in range(nw):
         i = widx[r]
         for gg in range(g):
             u = sel[r, gg]
             if u >= 0:
-                samp[fill[u]] = i
                 srow[fill[u]] = r
                 sgn[fill[u]] = heads[u, y[i]]
                 fill[u] += 1
@@ -310,45 +311,72 @@ def update_columns(
                 xd[r, wi * 64 + b] = np.int8(
                     (2 * np.int64((bw >> sh) & _ONE) - 1) * np.int64((live >> sh) & _ONE)
                 )
-    # one block of 64 input rows (one packed word) at a time: the per-column sums of the block
-    # (contiguous int8 rows, vectorised) are scattered into a row-major (64, K) block, then W is
-    # walked row by row over all K units (contiguous and vectorised; an untouched unit adds 0),
-    # and the packed words of the block are rebuilt for every unit
-    acc = np.empty(64, dtype=np.int32)
-    dblk = np.zeros((64, k), dtype=np.int32)
-    vbits = np.empty(k, dtype=np.uint64)
-    lbits = np.empty(k, dtype=np.uint64)
-    for wi in range(words):
-        base = wi * 64
-        for q in range(ncols):
-            j = cols[q]
-            acc[:] = 0
-            for e in range(cnt[j], cnt[j + 1]):
-                row = xd[srow[e]]
-                sg = np.int32(sgn[e])
-                for b in range(64):
-                    acc[b] += sg * np.int32(row[base + b])
-            for b in range(64):
-                dblk[b, j] = acc[b]
-        vbits[:] = 0
-        lbits[:] = 0
-        for b in range(min(64, n_in - base)):
-            i = base + b
-            sh = np.uint64(b)
-            wr = w[i]
-            dr = dblk[b]
+    # per touched unit: its column sum over the selected samples (contiguous int8 rows,
+    # vectorised), added to the unit's contiguous row of W^T, whose packed words are rebuilt in
+    # the same pass; untouched units are not visited
+    acc = np.empty(n_in, dtype=np.int32)
+    for q in range(ncols):
+        j = cols[q]
+        acc[:] = 0
+        for e in range(cnt[j], cnt[j + 1]):
+            row = xd[srow[e]]
+            sg = sgn[e]
+            for i in range(n_in):
+                acc[i] += sg * np.int32(row[i])
+        wr = wt[j]
+        for wi in range(words):
+            base = wi * 64
+            vb = np.uint64(0)
+            lb = np.uint64(0)
+            for b in range(min(64, n_in - base)):
+                v = np.int64(wr[base + b]) + step * np.int64(acc[base + b])
+                wr[base + b] = v
+                vb |= np.uint64(v >= 0) << np.uint64(b)
+                lb |= np.uint64(v != 0) << np.uint64(b)
+            wbits[wi, j] = vb
             if has_wl:
-                for j in range(k):
-                    v = np.int64(wr[j]) + step * np.int64(dr[j])
-                    wr[j] = v
-                    vbits[j] |= np.uint64(v >= 0) << sh
-                    lbits[j] |= np.uint64(v != 0) << sh
-            else:
-                for j in range(k):
-                    v = np.int64(wr[j]) + step * np.int64(dr[j])
-                    wr[j] = v
-                    vbits[j] |= np.uint64(v >= 0) << sh
-        wbits[wi] = vbits
-        if has_wl:
-            wlive[wi] = lbits
+                wlive[wi, j] = lb
     return cols
+
+
+@njit(cache=True, inline="always")
+def _reinforce_one(w, i, j, step, zero):  # pragma: no cover - compiled
+    v = w[i, j]
+    if v > 0:
+        w[i, j] = v + step
+    elif v < 0:
+        w[i, j] = v - step
+    elif not zero:
+        w[i, j] = step
+
+
+@njit(cache=True)
+def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
+    """In place ``W += step sign(W)`` at the sorted flat row-major positions ``pos`` of ``W`` (N, K).
+
+    ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1. The positions are distinct,
+    so their order does not matter: for a Fortran-ordered ``W`` (the learner's) they are
+    bucketed by unit first (a stable counting sort), so that memory is visited in order.
+    Reinforcement never changes a sign, so the packed words need no update.
+    """
+    k = w.shape[1]
+    if not w.T.flags.c_contiguous:
+        for q in range(pos.shape[0]):
+            i = pos[q] // k
+            _reinforce_one(w, i, pos[q] - i * k, step, zero)
+        return
+    start = np.zeros(k + 1, dtype=np.int64)
+    for q in range(pos.shape[0]):
+        start[pos[q] % k + 1] += 1
+    for j in range(k):
+        start[j + 1] += start[j]
+    rows = np.empty(pos.shape[0], dtype=np.int64)
+    for q in range(pos.shape[0]):  # rows ascend within a unit: pos is sorted row-major
+        j = pos[q] % k
+        rows[start[j]] = pos[q] // k
+        start[j] += 1
+    q = 0
+    for j in range(k):
+        while q < start[j]:
+            _reinforce_one(w, rows[q], j, step, zero)
+            q += 1

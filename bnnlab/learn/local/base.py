@@ -210,12 +210,16 @@ class BinaryLearnerBase:
         self.prev_correct, self.prev_total = correct, n
         return percent(correct, n)
 
+    def _apply_reinforcement(self, w: Any, pos: Any) -> None:
+        """``W += step sign(W)`` at the drawn flat (row-major) positions ``pos`` (host int64)."""
+        self.engine.reinforce(w, self.xp.asarray(pos), self.config.step)
+
     def _reinforce(self, w: Any, layer: int) -> None:
         t0 = time.perf_counter()
         key = (self.prev_correct, self.prev_total)
         if getattr(self, "_thr_key", None) != key:  # once per epoch: acc_prev is fixed inside
             self._thr_key, self._thr = key, self._thresholds()
         pos = draw_reinforcement(self.rng, int(w.size), self._thr[layer])
-        self.engine.reinforce(w, self.xp.asarray(pos), self.config.step)
+        self._apply_reinforcement(w, pos)
         _clip(w, self.config.clip)
         self.timers.add("reinforcement", t0)

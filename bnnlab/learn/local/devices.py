@@ -70,7 +70,7 @@ class LocalBinaryOnDevices(LocalBinaryLearner):
         return 1.0 / max(cfg.n_up, cfg.n_down, 1)
 
     def _to_device(self, w: Any) -> np.ndarray:
-        return np.asarray(w, dtype=np.float64) / self.config.step * self.dw
+        return np.ascontiguousarray(w, dtype=np.float64) / self.config.step * self.dw
 
     def _read(self, layer: int) -> None:
         w = self.hidden[layer]

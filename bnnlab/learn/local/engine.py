@@ -161,9 +161,7 @@ class PackedEngine(Engine):
         bits.outer_update(w, x, m, step=step, backend=self.backend)
 
     def reinforce(self, w: Any, pos: Any, step: int) -> None:
-        flat = w.reshape(-1)
-        v = flat[pos]
-        flat[pos] = v + (step * signed(v, "plus")).astype(w.dtype)
+        _reinforce_at(w, pos, step, "plus")
 
 
 class ZeroSignPackedEngine(PackedEngine):
@@ -226,9 +224,26 @@ class ZeroSignPackedEngine(PackedEngine):
             bits.subtract_zero_update(w, xz, m, step=step, backend=self.backend)
 
     def reinforce(self, w: Any, pos: Any, step: int) -> None:
+        _reinforce_at(w, pos, step, "zero")
+
+
+def _reinforce_at(w: Any, pos: Any, step: int, zero: str) -> None:
+    """``W += step sign(W)`` at the flat (row-major) positions ``pos``, in place, in any memory
+    layout (a reshape of a Fortran-ordered ``W`` would be a copy)."""
+    if w.flags.c_contiguous:
         flat = w.reshape(-1)
-        v = flat[pos]
-        flat[pos] = v + (step * signed(v, "zero")).astype(w.dtype)
+    elif w.flags.f_contiguous:  # W^T is C-contiguous: its flat view, positions transposed
+        flat = w.T.reshape(-1)
+        # sorted, the distinct positions are visited in memory order (no cache-missing scatter)
+        pos = (pos % w.shape[1]) * w.shape[0] + pos // w.shape[1]
+        pos.sort()
+    else:
+        rows, cols = pos // w.shape[1], pos % w.shape[1]
+        v = w[rows, cols]
+        w[rows, cols] = v + (step * signed(v, zero)).astype(w.dtype)
+        return
+    v = flat[pos]
+    flat[pos] = v + (step * signed(v, zero)).astype(w.dtype)
 
 
 def packed_engine(config: Any, backend: str = "auto") -> PackedEngine:

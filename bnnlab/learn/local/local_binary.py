@@ -123,7 +123,14 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self.hidden.append(xp.asarray(init_hidden(rng, n_in, k, cfg.init_std)))
             self.head_state.append(xp.asarray(init_hidden(rng, k, cfg.n_classes, cfg.init_std)))
         self._margins = [margin_threshold(cfg.rob, k) for k in cfg.layers]
+        self._hold_unit_major()
         self._rebuild()
+
+    def _hold_unit_major(self) -> None:
+        """The compiled step keeps ``W`` in Fortran order (unit-major): a unit's column is one
+        contiguous row of ``W^T``, which its update walks (values and shapes are unchanged)."""
+        if self._fused:
+            self.hidden = [np.asfortranarray(w) for w in self.hidden]
 
     def _rebuild(self) -> None:
         eng = self.engine
@@ -142,6 +149,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
         n = len(self.config.layers)
         self.hidden = [d[f"hidden_{i}"].copy() for i in range(n)]
         self.head_state = [d[f"head_{i}"].copy() for i in range(n)]
+        self._hold_unit_major()
         self._rebuild()
 
     def _forward(self, x: Any) -> list[tuple[Any, Any, Any]]:
@@ -277,7 +285,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 t0 = tm.add("selection", t0)
                 w = self.hidden[l]
                 _fused.update_columns(
-                    w, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
+                    w.T, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
                     xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
                 )  # fmt: skip
                 _clip(w, cfg.clip)
@@ -298,6 +306,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 tm.add("selection", t0)
             xb, xl = ab, al
         return correct
+
+    def _apply_reinforcement(self, w: Any, pos: Any) -> None:
+        if not self._fused:
+            return super()._apply_reinforcement(w, pos)
+        from bnnlab.learn.local import _fused
+
+        _fused.reinforce(w, pos, self.config.step, self._zero)
 
     def packed_weights(self) -> list[Any]:
         """Packed ``sign(W_l)^T`` (ties +1) of every layer, ``uint64 (K_l, ceil(N_{l-1} / 64))``.
