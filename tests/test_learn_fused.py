@@ -22,9 +22,10 @@ def unit_major(mask):
 
 
 @pytest.mark.parametrize(("n_in", "k", "zero"), [(70, 9, True), (130, 64, True), (64, 5, False)])
-def test_forward_layer_equals_dense_ternary_products(n_in, k, zero):
+@pytest.mark.parametrize("threads", [1, 2, 3])  # rows in 1, 2 or 3 chunks (50 rows)
+def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, threads):
     rng = np.random.default_rng(n_in + k)
-    n, c = 7, 4
+    n, c = 50, 4
     x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
     w = rng.integers(-2, 3, size=(n_in, k)) if zero else rng.choice([-3, 1, 2], size=(n_in, k))
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
@@ -32,7 +33,7 @@ def test_forward_layer_equals_dense_ternary_products(n_in, k, zero):
     xl = bits.pack(x != 0, backend="numpy")
     wb, wl = unit_major(w >= 0), unit_major(w != 0)
     hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
-    h, ab, al, s = _fused.forward_layer(xb, xl, zero, wb, wl, zero, n_in, hb, zero)
+    h, ab, al, s = _fused.forward_layer(xb, xl, zero, wb, wl, zero, n_in, hb, zero, threads)
     t = sign0(w) if zero else np.where(w >= 0, 1, -1)
     expected_h = x @ t
     np.testing.assert_array_equal(h, expected_h)

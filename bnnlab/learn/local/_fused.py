@@ -24,8 +24,9 @@ three kernels per layer and mini-batch:
 
 The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
 ``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
-vectorised). The kernels are serial: on the small shared machines this runs on, threads cost more
-than they save at these sizes.
+vectorised). The forward kernel splits the batch's rows over numba's threads (on two idle cores
+it takes 0.17 instead of 0.29 s of a 525_525 epoch; ``NUMBA_NUM_THREADS=1`` or
+``numba.set_num_threads(1)`` keeps it on one); the others are serial.
 
 Everything is exact integer arithmetic on the values the generic step computes, in the same order
 of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
@@ -39,7 +40,7 @@ Error Signals", Mach. Learn.: Sci. Technol. 6(3):035015 (2025), arXiv:2412.00119
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from bnnlab.bits._numba import popcount
 
@@ -74,8 +75,8 @@ def _mdot(a, b, m, words):  # pragma: no cover - compiled
     return live - 2 * d
 
 
-@njit(cache=True)
-def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no cover
+@njit(cache=True, parallel=True)
+def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # pragma: no cover
     r"""One layer's forward pass on packed ternary rows, in one kernel.
 
     ``h = x @ t`` (``t = sign(W)``), ``a = sign(h)`` and the local-head scores ``s = a @ B``::
@@ -93,6 +94,9 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no
     n_in : int                          ``N``
     hb : uint64 (C, ceil(K / 64))       packed ``B^T`` of the ±1 local head
     zero : bool                         the ``sign(0) = 0`` rule
+    threads : int                       rows are split into this many chunks (at most one per 16
+                                        rows), run in parallel on numba's threads; the result does
+                                        not depend on it
 
     Returns
     -------
@@ -108,67 +112,71 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero):  # pragma: no
     ab = np.zeros((n, kw), dtype=np.uint64)
     al = np.zeros((n, kw), dtype=np.uint64)
     s = np.empty((n, c), dtype=np.int32)
-    acc = np.empty(k, dtype=np.int64)
-    live = np.empty(k, dtype=np.int64)
     wlive = np.zeros(k, dtype=np.int64)  # live weights per unit (the same for every row)
     if has_wl and not has_xl:
         for t in range(words):
             for j in range(k):
                 wlive[j] += _popcount(wl[t, j])
-    for i in range(n):
-        # unit-major words: the inner loops run over the K units of one word (contiguous,
-        # vectorised popcounts), not over the few words of one unit
-        acc[:] = 0
-        live[:] = wlive
-        for t in range(words):
-            xv = xb[i, t]
-            row = wb[t]
-            if has_xl and has_wl:
-                xm = xl[i, t]
-                lrow = wl[t]
+    # rows are independent: contiguous chunks of them, one per thread
+    chunks = max(1, min(threads, n // 16))
+    size = (n + chunks - 1) // chunks
+    for ch in prange(chunks):
+        acc = np.empty(k, dtype=np.int64)
+        live = np.empty(k, dtype=np.int64)
+        for i in range(ch * size, min(n, (ch + 1) * size)):
+            # unit-major words: the inner loops run over the K units of one word (contiguous,
+            # vectorised popcounts), not over the few words of one unit
+            acc[:] = 0
+            live[:] = wlive
+            for t in range(words):
+                xv = xb[i, t]
+                row = wb[t]
+                if has_xl and has_wl:
+                    xm = xl[i, t]
+                    lrow = wl[t]
+                    for j in range(k):
+                        m = xm & lrow[j]
+                        live[j] += _popcount(m)
+                        acc[j] += _popcount(m & (xv ^ row[j]))
+                elif has_xl:
+                    xm = xl[i, t]
+                    pm = _popcount(xm)
+                    for j in range(k):
+                        live[j] += pm
+                        acc[j] += _popcount(xm & (xv ^ row[j]))
+                elif has_wl:
+                    lrow = wl[t]
+                    for j in range(k):
+                        acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
+                else:
+                    for j in range(k):
+                        acc[j] += _popcount(xv ^ row[j])
+            hi = h[i]
+            if has_xl or has_wl:
                 for j in range(k):
-                    m = xm & lrow[j]
-                    live[j] += _popcount(m)
-                    acc[j] += _popcount(m & (xv ^ row[j]))
-            elif has_xl:
-                xm = xl[i, t]
-                pm = _popcount(xm)
-                for j in range(k):
-                    live[j] += pm
-                    acc[j] += _popcount(xm & (xv ^ row[j]))
-            elif has_wl:
-                lrow = wl[t]
-                for j in range(k):
-                    acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
+                    hi[j] = live[j] - 2 * acc[j]
             else:
                 for j in range(k):
-                    acc[j] += _popcount(xv ^ row[j])
-        hi = h[i]
-        if has_xl or has_wl:
-            for j in range(k):
-                hi[j] = live[j] - 2 * acc[j]
-        else:
-            for j in range(k):
-                hi[j] = n_in - 2 * acc[j]
-        for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
-            vw = np.uint64(0)
-            lw = np.uint64(0)
-            for b in range(min(64, k - q * 64)):
-                v = hi[q * 64 + b]
-                vw |= np.uint64(v >= 0) << np.uint64(b)
-                lw |= np.uint64(v != 0) << np.uint64(b)
-            ab[i, q] = vw
-            if zero:
-                al[i, q] = lw
-        if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
-            for q in range(kw):
-                nb = min(64, k - q * 64)
-                al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
-        for cc in range(c):
-            if zero:
-                s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
-            else:
-                s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+                    hi[j] = n_in - 2 * acc[j]
+            for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
+                vw = np.uint64(0)
+                lw = np.uint64(0)
+                for b in range(min(64, k - q * 64)):
+                    v = hi[q * 64 + b]
+                    vw |= np.uint64(v >= 0) << np.uint64(b)
+                    lw |= np.uint64(v != 0) << np.uint64(b)
+                ab[i, q] = vw
+                if zero:
+                    al[i, q] = lw
+            if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
+                for q in range(kw):
+                    nb = min(64, k - q * 64)
+                    al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
+            for cc in range(c):
+                if zero:
+                    s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
+                else:
+                    s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
     return h, ab, al, s
 
 

@@ -253,12 +253,15 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _layer_fused(self, l: int, xb: Any, xl: Any) -> tuple[Any, Any, Any, Any]:
         """Layer ``l``'s ``(h, a bits, a live mask, s)`` on packed input bits / live mask."""
+        import numba
+
         from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
 
         wl = self._wlive[l]
         return _fused.forward_layer(
             xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
             wl is not None, self.config.fan_in[l], self._hbits[l], self._zero,
+            numba.get_num_threads(),
         )  # fmt: skip
 
     def _step_fused(self, x: Any, y: Any) -> int:
