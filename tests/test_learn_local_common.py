@@ -106,6 +106,16 @@ def test_draw_reinforcement_is_a_bernoulli_field():
     assert lc.draw_reinforcement(rng, 10, 2**32).tolist() == list(range(10))
 
 
+def test_unsorted_reinforcement_draws_the_same_set_and_stream():
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    thr = round(0.02 * 2**32)
+    for _ in range(20):
+        sorted_pos = lc.draw_reinforcement(a, 3000, thr)
+        loose = lc.draw_reinforcement(b, 3000, thr, sort=False)
+        assert loose.dtype == np.int64 and np.array_equal(np.sort(loose), sorted_pos)
+    assert a.integers(1 << 62) == b.integers(1 << 62)  # both generators left in the same state
+
+
 def test_default_groups_follow_the_paper():
     cfg = LocalBinaryConfig(784, 10, (35, 75, 135, 255, 525, 1035, 12))
     assert cfg.groups == (35, 75, 45, 85, 105, 115, 12)

@@ -360,11 +360,11 @@ def _reinforce_one(w, i, j, step, zero):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
-    """In place ``W += step sign(W)`` at the sorted flat row-major positions ``pos`` of ``W`` (N, K).
+    """In place ``W += step sign(W)`` at the flat row-major positions ``pos`` of ``W`` (N, K).
 
     ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1. The positions are distinct,
     so their order does not matter: for a Fortran-ordered ``W`` (the learner's) they are
-    bucketed by unit first (a stable counting sort), so that memory is visited in order.
+    bucketed by unit first (a counting sort), so that memory is visited unit by unit.
     Reinforcement never changes a sign, so the packed words need no update.
     """
     k = w.shape[1]
@@ -379,7 +379,7 @@ def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
     for j in range(k):
         start[j + 1] += start[j]
     rows = np.empty(pos.shape[0], dtype=np.int64)
-    for q in range(pos.shape[0]):  # rows ascend within a unit: pos is sorted row-major
+    for q in range(pos.shape[0]):
         j = pos[q] % k
         rows[start[j]] = pos[q] // k
         start[j] += 1

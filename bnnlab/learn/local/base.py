@@ -210,6 +210,9 @@ class BinaryLearnerBase:
         self.prev_correct, self.prev_total = correct, n
         return percent(correct, n)
 
+    #: whether :meth:`_apply_reinforcement` wants the drawn positions sorted
+    _sorted_hits = True
+
     def _apply_reinforcement(self, w: Any, pos: Any) -> None:
         """``W += step sign(W)`` at the drawn flat (row-major) positions ``pos`` (host int64)."""
         self.engine.reinforce(w, self.xp.asarray(pos), self.config.step)
@@ -219,7 +222,7 @@ class BinaryLearnerBase:
         key = (self.prev_correct, self.prev_total)
         if getattr(self, "_thr_key", None) != key:  # once per epoch: acc_prev is fixed inside
             self._thr_key, self._thr = key, self._thresholds()
-        pos = draw_reinforcement(self.rng, int(w.size), self._thr[layer])
+        pos = draw_reinforcement(self.rng, int(w.size), self._thr[layer], sort=self._sorted_hits)
         self._apply_reinforcement(w, pos)
         _clip(w, self.config.clip)
         self.timers.add("reinforcement", t0)

@@ -120,15 +120,20 @@ def reinforcement_threshold(p_r: float, correct: int, total: int, n_in: int) -> 
     return min(_TWO32, max(0, round(p * _TWO32)))
 
 
-def draw_reinforcement(rng: np.random.Generator, size: int, threshold: int) -> np.ndarray:
-    """Flat positions (sorted ``int64``) of an i.i.d. Bernoulli(``threshold / 2^32``) field.
+def draw_reinforcement(
+    rng: np.random.Generator, size: int, threshold: int, *, sort: bool = True
+) -> np.ndarray:
+    """Flat positions (``int64``, distinct) of an i.i.d. Bernoulli(``threshold / 2^32``) field.
 
     ``n_hits ~ Binomial(size, q)`` then a uniform ``n_hits``-subset (Floyd's algorithm); the two
-    draws are always made, in this order, so every caller consumes ``rng`` identically.
+    draws are always made, in this order, so every caller consumes ``rng`` identically. The
+    positions are sorted unless ``sort=False`` (the set is the same either way; the order only
+    helps a caller that walks them through row-major memory).
     """
     hits = int(rng.binomial(size, threshold / _TWO32))
     pos = rng.choice(size, size=hits, replace=False, shuffle=False)
-    pos.sort()
+    if sort:
+        pos.sort()
     return pos.astype(np.int64, copy=False)
 
 
