@@ -84,13 +84,13 @@ def data():
 ROUNDS = 3
 
 
-def _epoch(cls, cfg, x, y):
+def _epoch(cls, cfg, x, y, **kw):
     """Median over ``ROUNDS`` fresh runs of one epoch (after a warm-up run)."""
-    model = cls(cfg, seed=0)
+    model = cls(cfg, seed=0, **kw)
     model.fit(x[:300], y[:300], epochs=1)  # warm-up: JIT compilation, caches
     runs = []
     for _ in range(ROUNDS):
-        model = cls(cfg, seed=0)
+        model = cls(cfg, seed=0, **kw)
         t0 = time.perf_counter()
         model.fit(x, y, epochs=1)
         runs.append((time.perf_counter() - t0, dict(model.timers), model))
@@ -112,6 +112,8 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
         packed["t"], packed["timers"], packed["model"] = _epoch(LocalBinaryLearner, cfg, x, y)
 
     benchmark.pedantic(run, rounds=1, iterations=1)
+    # the same learner on two threads (opt-in: it only pays on idle cores)
+    t_p2, timers_p2, packed2 = _epoch(LocalBinaryLearner, cfg, x, y, threads=2)
     t_ref, timers_ref, ref = _epoch(LocalBinaryReference, cfg, x, y)
     # BLAS gets its best thread count: all threads, or one (on a small shared machine the
     # BLAS threads can spin against other work and lose many times over)
@@ -121,8 +123,10 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
     blas_threads = "default threads"
     if one[0] < t_blas:
         (t_blas, timers_blas, blas), blas_threads = one, "1 thread"
-    for a, b, c in zip(packed["model"].hidden, ref.hidden, blas.hidden, strict=True):
-        assert np.array_equal(a, b) and np.array_equal(a, c)  # same trajectory, same work
+    for a, b, c, d in zip(
+        packed["model"].hidden, ref.hidden, blas.hidden, packed2.hidden, strict=True
+    ):
+        assert np.array_equal(a, b) and np.array_equal(a, c) and np.array_equal(a, d)
     t_p = packed["t"]
     shape = f"784-{width}-{width}-10"
     print(
@@ -133,6 +137,7 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
     print(
         f"  bit-packed learner      {t_p * SCALE:8.2f} s/epoch   [{_phases(packed['timers'], t_p)}]"
     )
+    print(f"  bit-packed, threads=2   {t_p2 * SCALE:8.2f} s/epoch   [{_phases(timers_p2, t_p2)}]")
     print(
         f"  dense integer reference {t_ref * SCALE:8.2f} s/epoch   [{_phases(timers_ref, t_ref)}]"
     )
@@ -142,6 +147,7 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
     )
     print(
         f"  speed-up vs integer reference: {t_ref / t_p:.1f}x; vs float32 BLAS: {t_blas / t_p:.1f}x"
+        f" (threads=2: {t_blas / t_p2:.1f}x)"
     )
     benchmark.extra_info.update(
         {
@@ -152,6 +158,8 @@ def test_bench_epoch_packed_vs_reference(benchmark, data, width):
             "float_blas_s_per_epoch": t_blas * SCALE,
             "ratio_vs_reference": t_ref / t_p,
             "ratio_vs_float_blas": t_blas / t_p,
+            "packed_2_threads_s_per_epoch": t_p2 * SCALE,
+            "ratio_2_threads_vs_float_blas": t_blas / t_p2,
             "packed_phases": packed["timers"],
             "reference_phases": timers_ref,
             "float_blas_phases": timers_blas,

@@ -66,15 +66,19 @@ def test_select_errors_equals_the_rules():
 
 
 @pytest.mark.parametrize("zero", [True, False])
-def test_update_columns_equals_the_dense_update_and_repacks(zero):
+@pytest.mark.parametrize(("k", "threads"), [(10, 1), (200, 1), (200, 2), (200, 3)])
+def test_update_columns_equals_the_dense_update_and_repacks(zero, k, threads):
+    # k = 200: about 100 touched units, in 1, 2 or 3 chunks of at least 32
     rng = np.random.default_rng(7)
-    n, n_in, k, c, step = 9, 100, 10, 3, 2
+    n, n_in, c, step, gamma = 30, 100, 3, 2, 5
     x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
     w = np.asfortranarray(rng.integers(-3, 4, size=(n_in, k)).astype(np.int32))  # unit-major
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
     y = rng.integers(0, c, size=n)
-    widx = np.array([0, 3, 4, 8], dtype=np.int64)
-    sel = np.array([[1, -1], [4, 7], [1, 9], [-1, 5]], dtype=np.int32)  # groups of 5 units
+    widx = np.sort(rng.choice(n, size=12, replace=False)).astype(np.int64)
+    offs = rng.integers(0, gamma, size=(widx.size, k // gamma))
+    sel = (np.arange(k // gamma) * gamma + offs).astype(np.int32)  # one unit per group, or none
+    sel[rng.random(sel.shape) < 0.6] = -1
     expected = w.astype(np.int64).copy()
     for r, i in enumerate(widx):
         for u in sel[r]:
@@ -83,7 +87,9 @@ def test_update_columns_equals_the_dense_update_and_repacks(zero):
     wbits, wlive = unit_major(w >= 0), unit_major(w != 0)
     xb = bits.pack(x >= 0, backend="numpy")
     xl = bits.pack(x != 0, backend="numpy")
-    cols = _fused.update_columns(w.T, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step)
+    cols = _fused.update_columns(
+        w.T, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step, threads
+    )
     np.testing.assert_array_equal(w, expected)
     np.testing.assert_array_equal(cols, np.unique(sel[sel >= 0]))
     np.testing.assert_array_equal(wbits, unit_major(w >= 0))
@@ -136,3 +142,21 @@ def test_fused_learner_holds_its_hidden_weights_unit_major(tmp_path):
     assert all(w.flags.f_contiguous for w in again.hidden)
     for a, b in zip(model.hidden, again.hidden, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_threads_change_nothing_but_the_schedule():
+    from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner
+
+    rng = np.random.default_rng(1)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(200, 130))
+    y = rng.integers(0, 4, size=200)
+    cfg = LocalBinaryConfig(n_features=130, n_classes=4, layers=(256, 128), batch_size=100)
+    runs = []
+    for threads in (1, 2):
+        model = LocalBinaryLearner(cfg, seed=3, backend="numba", threads=threads)
+        model.fit(x, y, epochs=2)
+        runs.append(model)
+    for a, b in zip(runs[0].hidden, runs[1].hidden, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="threads"):
+        LocalBinaryLearner(cfg, seed=3, backend="numba", threads=0)

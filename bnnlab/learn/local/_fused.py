@@ -24,9 +24,10 @@ three kernels per layer and mini-batch:
 
 The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
 ``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
-vectorised). The forward kernel splits the batch's rows over numba's threads (on two idle cores
-it takes 0.17 instead of 0.29 s of a 525_525 epoch; ``NUMBA_NUM_THREADS=1`` or
-``numba.set_num_threads(1)`` keeps it on one); the others are serial.
+vectorised). With ``threads > 1`` (``LocalBinaryLearner(threads=...)``, default 1) the forward
+kernel splits the batch's rows and the update the touched units over numba's threads; it is
+opt-in because numba's OpenMP threads spin at every kernel's barrier, so on a loaded machine a
+descheduled thread stalls each mini-batch. The selection is serial.
 
 Everything is exact integer arithmetic on the values the generic step computes, in the same order
 of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
@@ -75,7 +76,85 @@ def _mdot(a, b, m, words):  # pragma: no cover - compiled
     return live - 2 * d
 
 
+@njit(cache=True, inline="always")
+def _forward_rows(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, lo, hi
+):  # pragma: no cover - compiled
+    """Rows ``lo .. hi - 1`` of :func:`forward_layer` (its outputs written in place)."""
+    k = wb.shape[1]
+    c = hb.shape[0]
+    words = xb.shape[1]
+    kw = hb.shape[1]
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    for i in range(lo, hi):
+        # unit-major words: the inner loops run over the K units of one word (contiguous,
+        # vectorised popcounts), not over the few words of one unit
+        acc[:] = 0
+        live[:] = wlive
+        for t in range(words):
+            xv = xb[i, t]
+            row = wb[t]
+            if has_xl and has_wl:
+                xm = xl[i, t]
+                lrow = wl[t]
+                for j in range(k):
+                    m = xm & lrow[j]
+                    live[j] += _popcount(m)
+                    acc[j] += _popcount(m & (xv ^ row[j]))
+            elif has_xl:
+                xm = xl[i, t]
+                pm = _popcount(xm)
+                for j in range(k):
+                    live[j] += pm
+                    acc[j] += _popcount(xm & (xv ^ row[j]))
+            elif has_wl:
+                lrow = wl[t]
+                for j in range(k):
+                    acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
+            else:
+                for j in range(k):
+                    acc[j] += _popcount(xv ^ row[j])
+        hi = h[i]
+        if has_xl or has_wl:
+            for j in range(k):
+                hi[j] = live[j] - 2 * acc[j]
+        else:
+            for j in range(k):
+                hi[j] = n_in - 2 * acc[j]
+        for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
+            vw = np.uint64(0)
+            lw = np.uint64(0)
+            for b in range(min(64, k - q * 64)):
+                v = hi[q * 64 + b]
+                vw |= np.uint64(v >= 0) << np.uint64(b)
+                lw |= np.uint64(v != 0) << np.uint64(b)
+            ab[i, q] = vw
+            if zero:
+                al[i, q] = lw
+        if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
+            for q in range(kw):
+                nb = min(64, k - q * 64)
+                al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
+        for cc in range(c):
+            if zero:
+                s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
+            else:
+                s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+
+
 @njit(cache=True, parallel=True)
+def _forward_parallel(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, chunks
+):  # pragma: no cover - compiled
+    n = xb.shape[0]
+    size = (n + chunks - 1) // chunks
+    for ch in prange(chunks):
+        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s,
+                      ch * size, min(n, (ch + 1) * size))  # fmt: skip
+
+
+@njit(cache=True)
 def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # pragma: no cover
     r"""One layer's forward pass on packed ternary rows, in one kernel.
 
@@ -117,66 +196,11 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # p
         for t in range(words):
             for j in range(k):
                 wlive[j] += _popcount(wl[t, j])
-    # rows are independent: contiguous chunks of them, one per thread
-    chunks = max(1, min(threads, n // 16))
-    size = (n + chunks - 1) // chunks
-    for ch in prange(chunks):
-        acc = np.empty(k, dtype=np.int64)
-        live = np.empty(k, dtype=np.int64)
-        for i in range(ch * size, min(n, (ch + 1) * size)):
-            # unit-major words: the inner loops run over the K units of one word (contiguous,
-            # vectorised popcounts), not over the few words of one unit
-            acc[:] = 0
-            live[:] = wlive
-            for t in range(words):
-                xv = xb[i, t]
-                row = wb[t]
-                if has_xl and has_wl:
-                    xm = xl[i, t]
-                    lrow = wl[t]
-                    for j in range(k):
-                        m = xm & lrow[j]
-                        live[j] += _popcount(m)
-                        acc[j] += _popcount(m & (xv ^ row[j]))
-                elif has_xl:
-                    xm = xl[i, t]
-                    pm = _popcount(xm)
-                    for j in range(k):
-                        live[j] += pm
-                        acc[j] += _popcount(xm & (xv ^ row[j]))
-                elif has_wl:
-                    lrow = wl[t]
-                    for j in range(k):
-                        acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
-                else:
-                    for j in range(k):
-                        acc[j] += _popcount(xv ^ row[j])
-            hi = h[i]
-            if has_xl or has_wl:
-                for j in range(k):
-                    hi[j] = live[j] - 2 * acc[j]
-            else:
-                for j in range(k):
-                    hi[j] = n_in - 2 * acc[j]
-            for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
-                vw = np.uint64(0)
-                lw = np.uint64(0)
-                for b in range(min(64, k - q * 64)):
-                    v = hi[q * 64 + b]
-                    vw |= np.uint64(v >= 0) << np.uint64(b)
-                    lw |= np.uint64(v != 0) << np.uint64(b)
-                ab[i, q] = vw
-                if zero:
-                    al[i, q] = lw
-            if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
-                for q in range(kw):
-                    nb = min(64, k - q * 64)
-                    al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
-            for cc in range(c):
-                if zero:
-                    s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
-                else:
-                    s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+    if threads > 1 and n >= 32:
+        _forward_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s,
+                          min(threads, n // 16))  # fmt: skip
+    else:
+        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, 0, n)
     return h, ab, al, s
 
 
@@ -253,9 +277,51 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
     return correct, wrong, widx, sel
 
 
+@njit(cache=True, inline="always")
+def _update_units(
+    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, lo, hi
+):  # pragma: no cover - compiled
+    """Touched units ``cols[lo:hi]`` of :func:`update_columns`."""
+    n_in = wt.shape[1]
+    words = wbits.shape[0]
+    acc = np.empty(n_in, dtype=np.int32)
+    for q in range(lo, hi):
+        j = cols[q]
+        acc[:] = 0
+        for e in range(cnt[j], cnt[j + 1]):
+            row = xd[srow[e]]
+            sg = sgn[e]
+            for i in range(n_in):
+                acc[i] += sg * np.int32(row[i])
+        wr = wt[j]
+        for wi in range(words):
+            base = wi * 64
+            vb = np.uint64(0)
+            lb = np.uint64(0)
+            for b in range(min(64, n_in - base)):
+                v = np.int64(wr[base + b]) + step * np.int64(acc[base + b])
+                wr[base + b] = v
+                vb |= np.uint64(v >= 0) << np.uint64(b)
+                lb |= np.uint64(v != 0) << np.uint64(b)
+            wbits[wi, j] = vb
+            if has_wl:
+                wlive[wi, j] = lb
+
+
+@njit(cache=True, parallel=True)
+def _update_parallel(
+    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, chunks
+):  # pragma: no cover - compiled
+    ncols = cols.shape[0]
+    size = (ncols + chunks - 1) // chunks
+    for ch in prange(chunks):
+        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step,
+                      ch * size, min(ncols, (ch + 1) * size))  # fmt: skip
+
+
 @njit(cache=True)
 def update_columns(
-    wt, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step
+    wt, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads
 ):  # pragma: no cover
     """In place ``W += step x[wrong]^T M`` and re-pack the touched units of ``sign(W)^T``.
 
@@ -271,12 +337,14 @@ def update_columns(
     heads : int8 (K, C)     local head (targets ``t = B[u, y]``)
     y : int64 (n,)          labels
     step : int              increment
+    threads : int           the touched units are split into this many chunks (at most one per
+                            32 units) run on numba's threads; the result does not depend on it
 
     Returns
     -------
     cols : int64 (m,)       the touched units, ascending
     """
-    k, n_in = wt.shape
+    k = wt.shape[0]
     nw, g = sel.shape
     words = wbits.shape[0]
     cnt = np.zeros(k + 1, dtype=np.int64)
@@ -322,28 +390,14 @@ def update_columns(
     # per touched unit: its column sum over the selected samples (contiguous int8 rows,
     # vectorised), added to the unit's contiguous row of W^T, whose packed words are rebuilt in
     # the same pass; untouched units are not visited
-    acc = np.empty(n_in, dtype=np.int32)
-    for q in range(ncols):
-        j = cols[q]
-        acc[:] = 0
-        for e in range(cnt[j], cnt[j + 1]):
-            row = xd[srow[e]]
-            sg = sgn[e]
-            for i in range(n_in):
-                acc[i] += sg * np.int32(row[i])
-        wr = wt[j]
-        for wi in range(words):
-            base = wi * 64
-            vb = np.uint64(0)
-            lb = np.uint64(0)
-            for b in range(min(64, n_in - base)):
-                v = np.int64(wr[base + b]) + step * np.int64(acc[base + b])
-                wr[base + b] = v
-                vb |= np.uint64(v >= 0) << np.uint64(b)
-                lb |= np.uint64(v != 0) << np.uint64(b)
-            wbits[wi, j] = vb
-            if has_wl:
-                wlive[wi, j] = lb
+    # per touched unit: its column sum over the selected samples (contiguous int8 rows,
+    # vectorised), added to the unit's contiguous row of W^T, whose packed words are rebuilt in
+    # the same pass; untouched units are not visited
+    if threads > 1 and ncols >= 64:
+        _update_parallel(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step,
+                         min(threads, ncols // 32))  # fmt: skip
+    else:
+        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, 0, ncols)
     return cols
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from bnnlab import bits
+from bnnlab._validation import check_int
 from bnnlab.bits import _dispatch
 from bnnlab.learn.local.base import BinaryLearnerBase, _clip
 from bnnlab.learn.local.config import LocalBinaryConfig
@@ -87,6 +88,12 @@ class LocalBinaryLearner(BinaryLearnerBase):
         Explicit seed of every random draw (initialisation, shuffles, reinforcement).
     backend : {"auto", "numba", "numpy", "cupy"}
         Bit-kernel backend; ``"cupy"`` keeps the weights on the GPU.
+    threads : int, default 1
+        Threads of the compiled numba step (the forward kernel splits the batch's rows, the
+        update the touched units; results do not depend on it). Above 1 it only pays on idle
+        cores: numba's OpenMP threads spin at every kernel's barrier, and on a loaded machine a
+        descheduled thread stalls every mini-batch (measured: 0.7 s became 47 s per epoch with
+        one other process on a 2-core machine). Keep 1 inside parallel workers.
 
     Notes
     -----
@@ -110,6 +117,10 @@ class LocalBinaryLearner(BinaryLearnerBase):
     """
 
     config_class = LocalBinaryConfig
+
+    def __init__(self, config: Any, *, seed: Any, backend: str = "auto", threads: int = 1):
+        self.threads = check_int(threads, "threads", minimum=1)
+        super().__init__(config, seed=seed, backend=backend)
 
     def _fan_in(self) -> tuple[int, ...]:
         return self.config.fan_in
@@ -254,15 +265,12 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _layer_fused(self, l: int, xb: Any, xl: Any) -> tuple[Any, Any, Any, Any]:
         """Layer ``l``'s ``(h, a bits, a live mask, s)`` on packed input bits / live mask."""
-        import numba
-
         from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
 
         wl = self._wlive[l]
         return _fused.forward_layer(
             xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
-            wl is not None, self.config.fan_in[l], self._hbits[l], self._zero,
-            numba.get_num_threads(),
+            wl is not None, self.config.fan_in[l], self._hbits[l], self._zero, self.threads,
         )  # fmt: skip
 
     def _step_fused(self, x: Any, y: Any) -> int:
@@ -291,6 +299,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 _fused.update_columns(
                     w.T, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
                     xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
+                    self.threads,
                 )  # fmt: skip
                 _clip(w, cfg.clip)
                 tm.add("update", t0)
