@@ -160,3 +160,25 @@ def test_threads_change_nothing_but_the_schedule():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="threads"):
         LocalBinaryLearner(cfg, seed=3, backend="numba", threads=0)
+
+
+def test_float_divmod_is_exact_at_every_boundary():
+    from numba import njit
+
+    @njit
+    def run(p, k):
+        inv = 1.0 / k
+        q = np.empty_like(p)
+        r = np.empty_like(p)
+        for t in range(p.shape[0]):
+            q[t], r[t] = _fused._divmod(p[t], k, inv)
+        return q, r
+
+    for k in (1, 3, 7, 64, 525, 1035, 999_983):
+        i = np.arange(0, 4000, dtype=np.int64)
+        p = np.concatenate([i * k - 1, i * k, i * k + 1, (i + 2**20) * k - 1, (i + 2**20) * k])
+        p = p[p >= 0]
+        q, r = run(p, k)
+        eq, er = np.divmod(p, k)
+        np.testing.assert_array_equal(q, eq)
+        np.testing.assert_array_equal(r, er)

@@ -412,33 +412,31 @@ def _reinforce_one(w, i, j, step, zero):  # pragma: no cover - compiled
         w[i, j] = step
 
 
+@njit(cache=True, inline="always")
+def _divmod(p, k, inv_k):  # pragma: no cover - compiled
+    """``divmod(p, k)`` for ``0 <= p < 2^52`` without an integer division: the float quotient
+    is off by at most one, and the remainder's sign tells which way."""
+    q = np.int64(np.float64(p) * inv_k)
+    r = p - q * k
+    if r < 0:
+        q -= 1
+        r += k
+    elif r >= k:
+        q += 1
+        r -= k
+    return q, r
+
+
 @njit(cache=True)
 def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
     """In place ``W += step sign(W)`` at the flat row-major positions ``pos`` of ``W`` (N, K).
 
-    ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1. The positions are distinct,
-    so their order does not matter: for a Fortran-ordered ``W`` (the learner's) they are
-    bucketed by unit first (a counting sort), so that memory is visited unit by unit.
-    Reinforcement never changes a sign, so the packed words need no update.
+    ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1; ``W`` may be in either
+    memory order (the learner's is Fortran). The positions are distinct, so their order does
+    not matter. Reinforcement never changes a sign, so the packed words need no update.
     """
     k = w.shape[1]
-    if not w.T.flags.c_contiguous:
-        for q in range(pos.shape[0]):
-            i = pos[q] // k
-            _reinforce_one(w, i, pos[q] - i * k, step, zero)
-        return
-    start = np.zeros(k + 1, dtype=np.int64)
+    inv_k = 1.0 / k
     for q in range(pos.shape[0]):
-        start[pos[q] % k + 1] += 1
-    for j in range(k):
-        start[j + 1] += start[j]
-    rows = np.empty(pos.shape[0], dtype=np.int64)
-    for q in range(pos.shape[0]):
-        j = pos[q] % k
-        rows[start[j]] = pos[q] // k
-        start[j] += 1
-    q = 0
-    for j in range(k):
-        while q < start[j]:
-            _reinforce_one(w, rows[q], j, step, zero)
-            q += 1
+        i, j = _divmod(pos[q], k, inv_k)
+        _reinforce_one(w, i, j, step, zero)
