@@ -46,7 +46,7 @@ shipped = Path(
     os.environ.get("BNNLAB_COMPARE_RECORDS", ROOT / "results" / "compare" / table["name"])
 )
 spec = parse_spec(table, base_dir=SPEC.parent)
-if (shipped / "records").is_dir() and len(collect(spec, shipped / "records")) == len(spec.runs):
+if (shipped / "records").is_dir() and len(collect(spec, shipped / "records")) == len(spec.runs()):
     out, result = shipped, summarize(spec, shipped, figures=False)
     print(f"shipped run: {result.runs} finished runs under {out}")
 else:
