@@ -232,18 +232,12 @@ def _reinforce_at(w: Any, pos: Any, step: int, zero: str) -> None:
     layout (a reshape of a Fortran-ordered ``W`` would be a copy)."""
     if w.flags.c_contiguous:
         flat = w.reshape(-1)
-    elif w.flags.f_contiguous:  # W^T is C-contiguous: its flat view, positions transposed
-        flat = w.T.reshape(-1)
-        # sorted, the distinct positions are visited in memory order (no cache-missing scatter)
-        pos = (pos % w.shape[1]) * w.shape[0] + pos // w.shape[1]
-        pos.sort()
-    else:
-        rows, cols = pos // w.shape[1], pos % w.shape[1]
-        v = w[rows, cols]
-        w[rows, cols] = v + (step * signed(v, zero)).astype(w.dtype)
+        v = flat[pos]
+        flat[pos] = v + (step * signed(v, zero)).astype(w.dtype)
         return
-    v = flat[pos]
-    flat[pos] = v + (step * signed(v, zero)).astype(w.dtype)
+    rows, cols = pos // w.shape[1], pos % w.shape[1]
+    v = w[rows, cols]
+    w[rows, cols] = v + (step * signed(v, zero)).astype(w.dtype)
 
 
 def packed_engine(config: Any, backend: str = "auto") -> PackedEngine:

@@ -128,7 +128,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
     def _init_params(self, rng: np.random.Generator) -> None:
         cfg, xp = self.config, self.xp
         self._fused = fused_available(self.engine)
-        self._sorted_hits = not self._fused  # the compiled reinforcement buckets them by unit
+        self._sorted_hits = not self._fused  # the compiled reinforcement needs no order
         self._zero = isinstance(self.engine, ZeroSignPackedEngine)
         self.hidden, self.head_state = [], []
         for n_in, k in zip(cfg.fan_in, cfg.layers, strict=True):
