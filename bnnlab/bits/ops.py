@@ -172,8 +172,8 @@ def outer_update(
     h : int16 or int32 array (n_in, n_out)
         Hidden integer weights, updated in place; must lie within [lo, hi]. C order (row-major)
         or Fortran order (unit-major: the counters of one output unit contiguous, so each
-        selected unit is updated as one contiguous row; the faster layout on the numba backend,
-        2.4x faster than row-major at the local-binary training shape, docs/performance.md); any other
+        selected unit is updated as one contiguous row; on the numba backend about 2x faster
+        than row-major at the local-binary training shape, docs/performance.md). Any other
         layout is worked on in a contiguous copy.
     x : uint64 array (B, ceil(n_in/64))
         Packed ±1 inputs of the batch.
