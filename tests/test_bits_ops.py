@@ -160,12 +160,16 @@ def test_update_is_sequential_not_final_clip(backend, order):
 
 
 @pytest.mark.parametrize("backend", HOST)
-def test_update_dtype_limits_never_wrap(backend):
-    h = np.array([[32766, -32767]], dtype=np.int16)
-    x = pack(np.ones((4, 1)))
-    e = np.array([[1, -1]] * 4, dtype=np.int8)
+@pytest.mark.parametrize("dtype", [np.int16, np.int32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_update_dtype_limits_never_wrap(backend, dtype, order):
+    # bounds at the dtype limits: h + step needs a wider type (the unit-major kernel's wide path)
+    top, bottom = int(np.iinfo(dtype).max), int(np.iinfo(dtype).min)
+    h = np.array([[top - 1, bottom + 1], [bottom + 3, top - 3]], dtype=dtype, order=order)
+    x = pack(np.array([[1, -1]] * 4))
+    e = np.array([[1, -1]] * 3 + [[-1, 1]], dtype=np.int8)
     outer_update(h, x, e, step=2, backend=backend)
-    assert h.tolist() == [[32767, -32768]]
+    assert h.tolist() == [[top - 2, bottom + 2], [bottom + 2, top - 2]]
 
 
 @pytest.mark.parametrize("backend", HOST)
@@ -288,8 +292,12 @@ def test_bad_input():
         outer_update(h, a, e, lo=3, hi=2)
     with pytest.raises(ValueError, match=r"^lo: expected an integer >= -32768"):
         outer_update(h, a, e, lo=-40000)
-    with pytest.raises(ValueError, match=r"^h: values lie outside the saturation bounds"):
-        outer_update(h + 5, a, e, lo=-1, hi=1)
+    for order in "CF":  # the bounds check reads every counter, in either layout
+        for bad in (5, -5):
+            hb = np.asarray(h, order=order).copy(order=order)
+            hb[-1, -1] = bad
+            with pytest.raises(ValueError, match=r"^h: values lie outside the saturation bounds"):
+                outer_update(hb, a, e, lo=-1, hi=1)
     with pytest.raises(ValueError, match=r"^step: expected an integer >= 1"):
         outer_update(h, a, e, step=0)
     ro = h.copy()

@@ -385,6 +385,10 @@ class CudaKernels:
         self._launch_gemm("xnor_gemm_sign", m, n, args)
         return out
 
+    def value_range(self, a: Any) -> tuple[int, int]:
+        # two library reductions on the array's own device (no kernel of ours); two scalars return
+        return int(a.min()), int(a.max())
+
     def outer_update(self, h: Any, x: Any, e: Any, step: int, lo: int, hi: int) -> Any:
         n_in, n_out = h.shape
         batch, xw = x.shape

@@ -99,3 +99,7 @@ def subtract_zero_weights(dot: Any, a: Any, k: int, a_zero: Any, zi: Any, zj: An
 
 def subtract_zero_update(h: Any, x_zero: Any, e: Any, step: int) -> Any:
     return kernels().subtract_zero_update(h, x_zero, e, step)
+
+
+def value_range(a: Any) -> tuple[int, int]:
+    return kernels().value_range(a)

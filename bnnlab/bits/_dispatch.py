@@ -76,6 +76,10 @@ Ternary operands (``sign(0) = 0``) are a packed ties-+1 sign plus the zeros, cor
     ``h -= step * x_zero^T e`` (plain sums; the caller guarantees the result fits ``h``'s dtype).
     Returns ``h``.
 
+``value_range(a)``
+    ``a``: int16 or int32, any layout. Returns ``(min, max)`` of its entries as Python ints (the
+    bounds check of the counters before an update).
+
 For ``dot`` the caller guarantees room for ``k`` unit subtractions per entry within int32.
 """
 
@@ -107,6 +111,7 @@ PROTOCOL = (
     "subtract_zero_inputs",
     "subtract_zero_weights",
     "subtract_zero_update",
+    "value_range",
 )
 _HOST_PREFERENCE = ("numba", "numpy")
 

@@ -44,6 +44,7 @@ __all__ = [
     "subtract_zero_update",
     "subtract_zero_weights",
     "unpack_last",
+    "value_range",
     "xnor_gemm",
     "xnor_gemm_sign",
     "zero_positions",
@@ -66,6 +67,39 @@ def popcount(typingctx, x):
         return builder.ctpop(value)
 
     return types.uint64(x), codegen
+
+
+def _clipped(op: str):
+    """An intrinsic ``f(v, d, lo, hi) = min(max(v op d, lo), hi)`` computed in ``lo``'s type.
+
+    numba widens small-integer arithmetic to int64, and on AVX2 LLVM then clips 4 int64 lanes per
+    instruction with compare-and-blend; kept in the bounds' type it is 16 int16 (or 8 int32) lanes
+    per instruction (``vpaddw``/``vpsubw``, ``vpmaxsw``, ``vpminsw``); in scalar code the clip is
+    two conditional moves, never a data-dependent branch. ``v`` is sign-extended to that type and
+    ``d`` converted to it; the caller guarantees that ``d`` fits and ``v op d`` does not wrap.
+    """
+
+    @intrinsic
+    def clipped(typingctx, v, d, lo, hi):
+        ints = all(isinstance(t, types.Integer) and t.signed for t in (v, d, lo, hi))
+        if not ints or lo != hi or v.bitwidth > lo.bitwidth:
+            return None
+
+        def codegen(context, builder, signature, args):
+            x = context.cast(builder, args[0], signature.args[0], lo)
+            dx = context.cast(builder, args[1], signature.args[1], lo)
+            low, high = args[2], args[3]
+            y = builder.add(x, dx) if op == "+" else builder.sub(x, dx)
+            y = builder.select(builder.icmp_signed("<", y, low), low, y)
+            return builder.select(builder.icmp_signed(">", y, high), high, y)
+
+        return lo(v, d, lo, hi), codegen
+
+    return clipped
+
+
+_add_clip = _clipped("+")
+_sub_clip = _clipped("-")
 
 
 @njit(cache=True, inline="always")
@@ -265,7 +299,7 @@ def _update_sparse(h, x, ptr, cols, vals, step, lo, hi, n_chunks):
                 d = step if (x[s, word] >> shift) & _ONE else -step
                 for p in range(ptr[s], ptr[s + 1]):
                     j = cols[p]
-                    h[i, j] = min(max(h[i, j] + d * vals[p], lo), hi)
+                    h[i, j] = _add_clip(h[i, j], d * vals[p], lo, hi)
 
 
 _SPARSE_DENSITY = 0.125  # below this fraction of nonzeros in E the CSR kernel does less work
@@ -302,73 +336,134 @@ def outer_update(h, x, e, step, lo, hi):
 
 
 @njit(cache=True)
-def _by_unit(e):
-    """The nonzeros of ``e`` (B, n_out) grouped by unit, samples ascending within a unit.
+def _by_unit(flat, words, n):
+    """The nonzeros of E (``flat``: its (B * n,) int8 buffer) grouped by unit, samples ascending.
 
-    Returns ``(ptr, samples, signs, used)``: unit ``j`` owns entries ``ptr[j]:ptr[j + 1]``;
-    ``used[s]`` tells whether sample ``s`` has any nonzero.
+    ``words`` is the longest uint64 view of the start of ``flat``: zero words (eight entries) are
+    skipped with one test, so the scan costs about one compare per eight entries of a sparse E.
+    Returns ``(ptr, samples, signs, used)``: unit ``j`` owns entries ``ptr[j]:ptr[j + 1]``, in
+    sample order (a stable counting sort of the row-major nonzeros); ``used[s]`` tells whether
+    sample ``s`` has any nonzero.
     """
-    b, n = e.shape
+    b = flat.shape[0] // n
+    pos = np.empty(flat.shape[0], dtype=np.int64)  # flat positions of the nonzeros, ascending
+    z = 0
+    for w in range(words.shape[0]):
+        if words[w] != 0:
+            for q in range(8 * w, 8 * w + 8):
+                pos[z] = q
+                z += flat[q] != 0
+    for q in range(8 * words.shape[0], flat.shape[0]):
+        pos[z] = q
+        z += flat[q] != 0
     ptr = np.zeros(n + 1, dtype=np.int64)
     used = np.zeros(b, dtype=np.bool_)
-    for s in range(b):
-        for j in range(n):
-            if e[s, j] != 0:
-                ptr[j + 1] += 1
-                used[s] = True
+    rows = np.empty(z, dtype=np.int32)
+    s = 0
+    for p in range(z):  # positions ascend, so the sample index only moves forward (no division)
+        while pos[p] >= (s + 1) * n:
+            s += 1
+        rows[p] = s
+        pos[p] -= s * n
+        ptr[pos[p] + 1] += 1
+        used[s] = True
     for j in range(n):
         ptr[j + 1] += ptr[j]
     fill = ptr[:n].copy()
-    samples = np.empty(ptr[n], dtype=np.int64)
-    signs = np.empty(ptr[n], dtype=np.int8)
-    for s in range(b):
-        if used[s]:
-            for j in range(n):
-                if e[s, j] != 0:
-                    samples[fill[j]] = s
-                    signs[fill[j]] = e[s, j]
-                    fill[j] += 1
+    samples = np.empty(z, dtype=np.int32)
+    signs = np.empty(z, dtype=np.int8)
+    for p in range(z):
+        j = pos[p]
+        q = fill[j]
+        samples[q] = rows[p]
+        signs[q] = flat[rows[p] * n + j]
+        fill[j] = q + 1
     return ptr, samples, signs, used
 
 
 @njit(cache=True)
-def _unpack_pm1(x, used):
-    """The rows of ``x`` that ``used`` marks, unpacked to int8 ±1 (other rows left at 0)."""
+def _unpack_steps(x, used, up, down, out):
+    """The rows of ``x`` that ``used`` marks, unpacked to ``up`` (bit 1) / ``down`` (bit 0) in ``out``
+
+    (the other rows of ``out`` are left as they are: no unit reads them)."""
     b, nw = x.shape
-    out = np.zeros((b, nw * 64), dtype=np.int8)
+    n_in = out.shape[1]
     for s in range(b):
         if used[s]:
             for w in range(nw):
                 bw = x[s, w]
-                for t in range(64):
-                    out[s, w * 64 + t] = np.int8(2 * np.int64((bw >> np.uint64(t)) & _ONE) - 1)
+                for t in range(min(64, n_in - 64 * w)):
+                    out[s, 64 * w + t] = up if (bw >> np.uint64(t)) & _ONE else down
     return out
 
 
+@njit(cache=True, inline="always")
+def _unit_rows(ht, xs, ptr, samples, signs, lo, hi, j0, j1):
+    """Units [j0, j1): per unit, its samples in order, each one contiguous clipped row add.
+
+    ``xs`` holds ``±step`` in a dtype wide enough for ``h ± step``: the counters' own dtype when
+    ``[lo - step, hi + step]`` fits it (then LLVM adds and clips 16 int16 or 8 int32 lanes per
+    AVX2 instruction), else the next wider one. The sign of E picks an add or a subtract loop.
+    """
+    n_in = ht.shape[1]
+    for j in range(j0, j1):
+        row = ht[j]
+        for p in range(ptr[j], ptr[j + 1]):
+            xr = xs[samples[p]]
+            if signs[p] > 0:
+                for i in range(n_in):
+                    row[i] = _add_clip(row[i], xr[i], lo, hi)
+            else:
+                for i in range(n_in):
+                    row[i] = _sub_clip(row[i], xr[i], lo, hi)
+
+
+@njit(cache=True)
+def _update_units_serial(ht, xs, ptr, samples, signs, lo, hi):
+    _unit_rows(ht, xs, ptr, samples, signs, lo, hi, 0, ht.shape[0])
+
+
 @njit(cache=True, parallel=True)
-def _update_units(ht, xd, ptr, samples, signs, step, lo, hi, n_chunks):
-    """Unit-major counters: per unit, its samples in order, each a contiguous clipped row add."""
-    n_out, n_in = ht.shape
+def _update_units_parallel(ht, xs, ptr, samples, signs, lo, hi, n_chunks):
+    n_out = ht.shape[0]
     chunk = (n_out + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
-        for j in range(c * chunk, min(n_out, (c + 1) * chunk)):
-            row = ht[j]
-            for p in range(ptr[j], ptr[j + 1]):
-                d = step * signs[p]
-                xr = xd[samples[p]]
-                for i in range(n_in):
-                    row[i] = min(max(row[i] + d * xr[i], lo), hi)
+        _unit_rows(ht, xs, ptr, samples, signs, lo, hi, c * chunk, min(n_out, (c + 1) * chunk))
 
 
 def outer_update_units(ht, x, e, step, lo, hi):
     n_out, n_in = ht.shape
-    wide = _wide(ht)
-    ptr, samples, signs, used = _by_unit(e)
-    xd = _unpack_pm1(x, used)
+    flat = e.reshape(-1)
+    words = flat[: flat.size - flat.size % 8].view(np.uint64)
+    ptr, samples, signs, used = _by_unit(flat, words, n_out)
+    info = np.iinfo(ht.dtype)
+    narrow = lo - step >= info.min and hi + step <= info.max
+    kind = ht.dtype.type if narrow else _wide(ht)
+    xs = _unpack_steps(x, used, kind(step), kind(-step), np.empty((x.shape[0], n_in), dtype=kind))
+    bounds = (ht.dtype.type(lo), ht.dtype.type(hi)) if narrow else (kind(lo), kind(hi))
     threads = _threads(4 * n_in * samples.size, n_out)
-    args = (ht, xd, ptr, samples, signs, wide(step), wide(lo), wide(hi), threads)
-    _run_threads(_update_units, threads, *args)
+    if threads == 1:
+        _update_units_serial(ht, xs, ptr, samples, signs, *bounds)
+    else:
+        _run_threads(_update_units_parallel, threads, ht, xs, ptr, samples, signs, *bounds, threads)
     return ht
+
+
+@njit(cache=True)
+def _value_range(flat):
+    lo = hi = flat[0]
+    for i in range(1, flat.shape[0]):
+        lo = min(lo, flat[i])
+        hi = max(hi, flat[i])
+    return lo, hi
+
+
+def value_range(a):
+    # one vectorised pass for min and max (numpy's a.min(), a.max() read the array twice)
+    if not (a.flags.c_contiguous or a.flags.f_contiguous):
+        return int(a.min()), int(a.max())
+    lo, hi = _value_range(a.ravel(order="K"))
+    return int(lo), int(hi)
 
 
 @njit(cache=True)

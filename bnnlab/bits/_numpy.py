@@ -157,3 +157,7 @@ def subtract_zero_update(h: np.ndarray, x_zero: np.ndarray, e: np.ndarray, step:
     delta = x_zero.T.astype(np.float64) @ e.astype(np.float64)
     h[...] = h - step * delta.astype(np.int64)
     return h
+
+
+def value_range(a: np.ndarray) -> tuple[int, int]:
+    return int(a.min()), int(a.max())
