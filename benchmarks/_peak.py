@@ -1,10 +1,11 @@
 """Machine facts for the bit-kernel benchmarks: popcount peak measured at run time, BLAS, CPU model.
 
 The popcount peak is the throughput of the GEMM's own inner instruction sequence (the 4 x 2
-register tile of ``bnnlab.bits._numba._rows``: loads, XOR, LLVM ``ctpop``, add) on operands that
-stay in L1, one independent copy per thread, so that nothing but that sequence limits it. A kernel
-reaching it would be bound by the popcount instructions alone; the fraction of it that a GEMM
-reaches shows what cache traffic, edges and threading cost. Nothing is hard-coded.
+register tile the GEMM runs on this CPU: the AVX2 nibble-lookup tile of ``bnnlab.bits._lut``, or
+LLVM ``ctpop`` in ``bnnlab.bits._numba._rows``) on operands that stay in L1, one independent copy
+per thread, so that nothing but that sequence limits it. A kernel reaching it would be bound by
+the popcount instructions alone; the fraction of it that a GEMM reaches shows what cache traffic,
+edges and threading cost. Nothing is hard-coded.
 """
 
 from __future__ import annotations
@@ -20,19 +21,29 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from bnnlab.bits import _lut
 from bnnlab.bits import _numba as nbk
 
 _L1_ROWS = 8  # rows of A and of B in the L1-resident problem
-_L1_WORDS = 128  # words per row: 2 * 8 * 128 * 8 B = 16 KiB, inside a 32 KiB L1d
+# words per row, as in the 1024 x 1024 x 4096 benchmark: with both nibble halves of A and B,
+# 4 * 8 * 64 * 8 B = 16 KiB, inside a 32 KiB L1d
+_L1_WORDS = 64
 
 
 @njit(cache=True, parallel=True)
-def _peak_kernel(a, b, out, bits, th, reps):
+def _peak_kernel(a, b, lut, out, bits, th, reps):
     n_threads = a.shape[0]
     k = np.int64(64 * a.shape[2])
     for p in prange(n_threads):
+        halves = (*_lut.split(a[p]), *_lut.split(b[p]))
         for _ in range(reps):
-            nbk._rows(a[p], b[p], k, out[p], bits, th, False, 0, a.shape[1], b.shape[1])
+            nbk._rows(a[p], b[p], halves, lut, k, out[p], bits, th, False, 0, a.shape[1],
+                      b.shape[1])  # fmt: skip
+
+
+def gemm_kernel() -> str:
+    """The tile the numba GEMM runs on this CPU: ``"lut"`` or ``"ctpop"``."""
+    return nbk._kernel(None, 4, 2)
 
 
 def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> float:
@@ -41,6 +52,7 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
     The best of ``repeats`` runs, not the median: a peak is what the machine can do, and on a shared
     machine slower runs only measure the other tenants.
     """
+    lut = gemm_kernel() == "lut"
     rng = np.random.default_rng(0)
     shape = (threads, _L1_ROWS, _L1_WORDS)
     a = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
@@ -51,11 +63,11 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        _peak_kernel(a, b, out, *unused, 1)
+        _peak_kernel(a, b, lut, out, *unused, 1)
         reps = 64
         while True:  # calibrate to ~seconds / repeats per measurement
             t0 = time.perf_counter()
-            _peak_kernel(a, b, out, *unused, reps)
+            _peak_kernel(a, b, lut, out, *unused, reps)
             dt = time.perf_counter() - t0
             if dt > seconds / repeats or reps > 1 << 24:
                 break
@@ -63,7 +75,7 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
         rates = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            _peak_kernel(a, b, out, *unused, reps)
+            _peak_kernel(a, b, lut, out, *unused, reps)
             rates.append(threads * reps * words_per_rep / (time.perf_counter() - t0))
     finally:
         numba.set_num_threads(previous)

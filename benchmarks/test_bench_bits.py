@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # importlib import mode: make _p
 from _peak import (
     blas_info,
     cpu_model,
+    gemm_kernel,
     matmul_f32_without_coretype,
     median_seconds,
     popcount_peak,
@@ -48,7 +49,8 @@ _SETTLE_S = 0.3
 def _header() -> str:
     core = os.environ.get("OPENBLAS_CORETYPE")
     return (
-        f"\n[bits bench] CPU: {cpu_model()} ({os.cpu_count()} cores; LLVM sees {simd_flags()})\n"
+        f"\n[bits bench] CPU: {cpu_model()} ({os.cpu_count()} cores; LLVM sees {simd_flags()}); "
+        f"GEMM tile: {gemm_kernel()}\n"
         f"[bits bench] float32 BLAS: {blas_info()}; OPENBLAS_CORETYPE="
         f"{core if core is not None else '(unset)'}"
     )
@@ -96,6 +98,35 @@ def _interleaved(benchmark, fn, other, rounds: int, *, threads: int | None = Non
         "peaks": np.array(peaks),
         "times": t,
     }
+
+
+def _tiles_alternating(a, b, k, out, f32, rounds: int = 7) -> dict:
+    """Both GEMM tiles and float32 in alternation, back to back (warm caches, no settle pause),
+    ``rounds`` times; medians of each and of the per-round ratios. Printed as context: the lookup
+    tile against LLVM's ctpop tile (the kernel before it) on the same data in the same minute."""
+    fns = {
+        "float32": f32,
+        "lut": lambda: nbk.xnor_gemm(a, b, k, out, kernel="lut"),
+        "ctpop": lambda: nbk.xnor_gemm(a, b, k, out, kernel="ctpop"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(median_seconds(fn, repeats=1, warmup=0))
+    t = {name: np.array(v) for name, v in times.items()}
+    res = {f"seconds_{name}": float(np.median(v)) for name, v in t.items()}
+    res["ratio_lut"] = float(np.median(t["float32"] / t["lut"]))
+    res["ratio_ctpop"] = float(np.median(t["float32"] / t["ctpop"]))
+    res["lut_over_ctpop"] = float(np.median(t["ctpop"] / t["lut"]))
+    print(
+        f"[bits bench]   alternating, {rounds} rounds: float32 {res['seconds_float32'] * 1e3:.1f} ms, "
+        f"lookup tile {res['seconds_lut'] * 1e3:.1f} ms ({res['ratio_lut']:.1f}x), ctpop tile "
+        f"{res['seconds_ctpop'] * 1e3:.1f} ms ({res['ratio_ctpop']:.1f}x); lookup / ctpop "
+        f"{res['lut_over_ctpop']:.2f}x"
+    )
+    return res
 
 
 @pytest.mark.parametrize("name", list(GEMM_SHAPES))
@@ -150,6 +181,8 @@ def test_bench_xnor_gemm(benchmark, name):
     if name == "1024x1024x4096":
         line = _header() + "\n" + line
     print(line)
+    if gemm_kernel() == "lut":
+        benchmark.extra_info["alternating"] = _tiles_alternating(a, b, k, out, lambda: af @ bft)
 
 
 def test_bench_xnor_gemm_single_core(benchmark, monkeypatch):
@@ -186,6 +219,10 @@ def test_bench_xnor_gemm_single_core(benchmark, monkeypatch):
         f"{res['ratio']:.1f}x; 1-thread popcount peak {peak / 1e9:.2f} Gword/s, best run reached "
         f"{100 * fraction:.0f}%"
     )
+    if gemm_kernel() == "lut":
+        with threadpool_limits(limits=1, user_api="blas"):
+            alternating = _tiles_alternating(a, b, k, out, lambda: af @ bft)
+        benchmark.extra_info["alternating"] = alternating
 
 
 def test_bench_xnor_gemm_sign(benchmark):

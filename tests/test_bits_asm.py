@@ -11,11 +11,13 @@ def test_host_tile_loop_uses_the_best_popcount_of_this_cpu():
     c = rep["counts"]
     feats = ll.get_host_cpu_features()
     if feats.get("avx512vpopcntdq"):
-        assert c["vpopcntq"] > 0
+        assert rep["kernel"] == "ctpop" and c["vpopcntq"] > 0
     elif feats.get("avx2"):
-        # AVX2: nibble lookup (two vpshufb per popcount) summed per 64-bit lane by one vpsadbw,
-        # at least one per accumulator of the 4 x 2 tile
-        assert c["vpsadbw"] >= 8 and c["vpshufb"] == 2 * c["vpsadbw"]
+        # the nibble-lookup tile: per vector step of the 4 x 2 tile two vpxor, two vpshufb and two
+        # vpaddb per entry; no nibble masking or shifting and no vpsadbw left in the loop
+        assert rep["kernel"] == "lut"
+        assert c["vpshufb"] == c["vpxor"] == c["vpaddb"] == 16
+        assert c["vpsadbw"] == c["vpsrlw"] == c["vpand"] == 0
     else:
         assert c["popcntq"] > 0 or c["vpshufb"] > 0
     assert rep["loop"][-1].lstrip().startswith("j")  # a real loop: ends in its back-edge
@@ -23,8 +25,16 @@ def test_host_tile_loop_uses_the_best_popcount_of_this_cpu():
 
 @pytest.mark.slow
 def test_avx512_vpopcntdq_target_emits_vpopcntq():
-    # compiled (not run) for Zen 4, which has AVX-512 VPOPCNTDQ: one vpopcntq per tile entry and
-    # vector, no nibble lookup left
+    # compiled (not run) for Zen 4, which has AVX-512 VPOPCNTDQ: the ctpop tile, one vpopcntq per
+    # tile entry and vector, no nibble lookup left
     rep = _asm.report("znver4")
-    assert rep["cpu"] == "znver4"
+    assert rep["cpu"] == "znver4" and rep["kernel"] == "ctpop"
     assert rep["counts"]["vpopcntq"] >= 8 and rep["counts"]["vpshufb"] == 0
+
+
+@pytest.mark.slow
+def test_avx2_target_without_vpopcntdq_runs_the_lookup_tile():
+    # compiled (not run) for Haswell (AVX2, no AVX-512): the lookup tile whatever the host has
+    rep = _asm.report("haswell")
+    assert rep["cpu"] == "haswell" and rep["kernel"] == "lut"
+    assert rep["counts"]["vpshufb"] == 16 and rep["counts"]["vpsadbw"] == 0

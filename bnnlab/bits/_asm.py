@@ -1,10 +1,12 @@
 """Inspect the machine code LLVM emits for the GEMM's register tile, for this or another CPU.
 
 ``python -m bnnlab.bits._asm [CPU ...]`` prints, for the host and each named LLVM CPU (for example
-``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), the innermost loop of
-:func:`bnnlab.bits._numba._rows` (as inlined into the GEMM entry ``_dot_serial``) that holds the
-popcounts, and how many ``vpopcntq``, ``vpshufb``,
-``vpsadbw`` and scalar ``popcnt`` it contains. Other CPUs are compiled (never run) in a subprocess
+``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), which tile the GEMM
+runs there (:func:`bnnlab.bits._numba._kernel`: the AVX2 nibble-lookup tile of
+:mod:`bnnlab.bits._lut` or LLVM's ``ctpop`` in :func:`bnnlab.bits._numba._tile_ctpop`, both
+inlined into the GEMM entry ``_dot_serial``), the innermost loop that holds the
+popcounts, and how many ``vpopcntq``, ``vpshufb``, ``vpsadbw``, scalar ``popcnt`` and the other
+vector ops it contains. Other CPUs are compiled (never run) in a subprocess
 with ``NUMBA_CPU_NAME`` set and ``NUMBA_CPU_FEATURES`` empty, so the CPU name alone decides the ISA.
 """
 
@@ -18,7 +20,18 @@ import sys
 import tempfile
 from collections import Counter
 
-MNEMONICS = ("vpopcntq", "vpshufb", "vpsadbw", "popcntq", "vpxor", "vpxorq", "vpaddq")
+MNEMONICS = (
+    "vpopcntq",
+    "vpshufb",
+    "vpsadbw",
+    "popcntq",
+    "vpxor",
+    "vpxorq",
+    "vpaddq",
+    "vpaddb",
+    "vpand",
+    "vpsrlw",
+)
 
 
 def _signature():
@@ -28,6 +41,8 @@ def _signature():
     return (
         u64,
         u64,
+        types.UniTuple(u64, 4),  # the nibble halves of the lookup tile
+        types.boolean,
         types.int64,
         types.Array(types.int32, 2, "C"),
         u64,
@@ -36,8 +51,9 @@ def _signature():
     )
 
 
-def _innermost_popcount_loop(asm: str) -> list[str]:
-    """The single-block loop (label ... jump back to it) with the most popcount instructions."""
+def _innermost_popcount_loop(asm: str, lut: bool) -> list[str]:
+    """The single-block loop (label ... jump back to it) with the most popcount instructions:
+    of the lookup tile (``lut``: its loop has ``vpshufb`` but no ``vpsadbw``) or of the other."""
     blocks: list[list[str]] = []
     for line in asm.splitlines():
         if re.match(r"^\.LBB\S+:", line):
@@ -54,6 +70,9 @@ def _innermost_popcount_loop(asm: str) -> list[str]:
         if not back:
             continue
         block = block[: back[-1] + 1]
+        is_lut = any("vpshufb" in ln for ln in block) and not any("vpsadbw" in ln for ln in block)
+        if is_lut != lut:
+            continue
         score = sum(("popcnt" in ln) or ("vpshufb" in ln) for ln in block)
         if score > best_score:
             best, best_score = block, score
@@ -67,15 +86,19 @@ def host_report() -> dict:
 
     from bnnlab.bits import _numba
 
-    kernel = njit(cache=False)(_numba._dot_serial.py_func)  # _rows inlined, as the GEMM runs it
+    lut = _numba._kernel(None, 4, 2) == "lut"
+    kernel = njit(cache=False)(_numba._dot_serial.py_func)  # the tiles inlined, as the GEMM runs
     sig = _signature()
     kernel.compile(sig)
-    loop = _innermost_popcount_loop(kernel.inspect_asm(sig))
+    # both tiles are in the entry (``lut`` is a runtime flag); report the one the GEMM runs here:
+    # the lookup loop is the one with vpshufb and no vpsadbw, the ctpop loop the other
+    loop = _innermost_popcount_loop(kernel.inspect_asm(sig), lut)
     counts = Counter(m for ln in loop for m in re.findall(r"\b([a-z0-9]+)\b", ln.split("#")[0]))
     from numba.core import config
 
     return {
         "cpu": config.CPU_NAME or ll.get_host_cpu_name(),
+        "kernel": "lut" if lut else "ctpop",
         "counts": {m: counts.get(m, 0) for m in MNEMONICS},
         "loop": loop,
     }
@@ -98,7 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     cpus = (argv if argv is not None else sys.argv[1:]) or ["znver4", "haswell"]
     for cpu in [None, *cpus]:
         rep = report(cpu)
-        print(f"== {rep['cpu']}{' (host)' if cpu is None else ''}: {rep['counts']}")
+        host = " (host)" if cpu is None else ""
+        print(f"== {rep['cpu']}{host}, {rep['kernel']} tile: {rep['counts']}")
         print("\n".join(rep["loop"]))
 
 

@@ -1,0 +1,227 @@
+"""AVX2 nibble-lookup register tile for the numba GEMM: 6 vector ops per 4 word pairs instead of 9.
+
+LLVM lowers ``ctpop`` on 4 x 64-bit lanes without AVX-512 VPOPCNTDQ to a nibble lookup, per
+vector of 4 words of ``x = a ^ b``: ``vpand``, ``vpsrlw``, ``vpand`` (split the nibbles), two
+``vpshufb`` (look up their popcounts), ``vpaddb``, ``vpsadbw`` (sum the bytes of each 64-bit lane)
+and ``vpaddq`` into the accumulator: with the XOR, **9 vector ops per 4 word pairs** (Muła, Kurz &
+Lemire, "Faster Population Counts Using AVX2 Instructions", Comput. J. 61(1), 2018). This tile
+removes three of them:
+
+* **Nibbles split once per operand, not once per pair.** ``popcount(a ^ b)`` is
+  ``lut[(a ^ b) & 0x0F] + lut[((a ^ b) >> 4) & 0x0F]`` per byte, and ``(a ^ b) & 0x0F`` is
+  ``(a & 0x0F) ^ (b & 0x0F)``: :func:`split` stores the low and the high nibbles of every row of A
+  and B in two arrays (``O((M + N) W)`` work, twice the operand memory), so a pair costs two XORs of
+  pre-split vectors and no masking or shifting.
+* **Byte counters, summed rarely.** Each byte of a lookup is at most 4, so a byte of the sum of
+  the two lookups is at most 8, and a byte accumulator takes 31 vector steps before it could
+  overflow (31 x 8 = 248 < 256). The ``vpsadbw`` that widens the bytes into 64-bit lane sums runs
+  once per 31 steps instead of once per step.
+
+Per vector of 4 word pairs: ``vpxor`` x 2, ``vpshufb`` x 2, ``vpaddb`` x 2 = **6 ops**, 2 of them
+on the shuffle pipes. In the 4 x 2 tile (4 rows of A, 2 rows of B, 8 byte accumulators) that is 48
+vector ALU ops and 12 loads per 32 word pairs: about 12 cycles on Zen 3's four vector pipes
+(shuffles, 16 on two pipes, take 8), so the ceiling is **8/3 ≈ 2.7 word pairs ≈ 170 binary MACs
+per cycle and core**, against 1.8 word pairs for LLVM's ``ctpop`` lowering (``docs/performance.md``).
+
+The tile is an ``@intrinsic`` written in LLVM IR (``llvm.x86.avx2.pshuf.b``,
+``llvm.x86.avx2.psad.bw``), compiled by numba for the CPU it targets; :func:`target_isa` asks LLVM
+itself whether that target has AVX2 and AVX-512 VPOPCNTDQ, and the GEMM uses this tile only with
+AVX2 and without VPOPCNTDQ (where ``vpopcntq`` does one op per 4 words, LLVM's ``ctpop`` wins).
+
+numba's on-disk cache keys a compiled function on its own source file only: the GEMM entries that
+inline this tile live in :mod:`bnnlab.bits._numba`, so after editing this file clear that
+module's ``__pycache__`` (or set ``NUMBA_CACHE_DIR``) before measuring or testing. An installed
+release rewrites both files, which invalidates the cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+__all__ = ["COLS", "ROWS", "split", "target_isa", "tile", "use_lut"]
+
+ROWS, COLS = 4, 2  # the register tile: rows of A x rows of B
+_CHUNK = 31  # vector steps a byte accumulator takes before it could overflow (31 * 8 < 256)
+_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+_FOUR = np.uint64(4)
+
+_I8X32 = ir.VectorType(ir.IntType(8), 32)
+_I64X4 = ir.VectorType(ir.IntType(64), 4)
+_I64 = ir.IntType(64)
+_I32 = ir.IntType(32)
+_LUT = ir.Constant(_I8X32, [bin(v).count("1") for v in range(16)] * 2)  # per 128-bit lane
+
+
+@functools.cache
+def target_isa() -> dict[str, bool]:
+    """Whether the CPU numba compiles for has AVX2 and AVX-512 VPOPCNTDQ, as LLVM answers it.
+
+    The target is numba's: ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` when set, else the host. A
+    probe module is compiled for it (never run): 8 x int32 adds must become one ``vpaddd`` on
+    ``ymm`` registers (AVX2), and ``ctpop`` of 8 x int64 one ``vpopcntq`` (AVX-512 VPOPCNTDQ).
+    """
+    import llvmlite.binding as ll
+    from numba.core import config
+
+    cpu = config.CPU_NAME or ll.get_host_cpu_name()
+    features = config.CPU_FEATURES
+    if features is None:
+        features = ll.get_host_cpu_features().flatten() if not config.CPU_NAME else ""
+    mod = ir.Module(name="bnnlab_isa_probe")
+    mod.triple = ll.get_process_triple()
+    for name, ty, op in (
+        ("add", ir.VectorType(_I32, 8), "add"),
+        ("pop", ir.VectorType(_I64, 8), "ctpop"),
+    ):
+        fn = ir.Function(mod, ir.FunctionType(ty, [ty, ty]), name=f"probe_{name}")
+        builder = ir.IRBuilder(fn.append_basic_block())
+        x, y = fn.args
+        if op == "add":
+            builder.ret(builder.add(x, y))
+        else:
+            ctpop = ir.Function(mod, ir.FunctionType(ty, [ty]), name="llvm.ctpop.v8i64")
+            builder.ret(builder.call(ctpop, [builder.xor(x, y)]))
+    target = ll.Target.from_triple(mod.triple)
+    machine = target.create_target_machine(cpu=cpu, features=features, opt=2)
+    parsed = ll.parse_assembly(str(mod))
+    parsed.verify()
+    asm = machine.emit_assembly(parsed)
+    return {
+        "avx2": re.search(r"vpaddd\s+%ymm", asm) is not None,
+        "avx512vpopcntdq": "vpopcntq" in asm,
+    }
+
+
+def use_lut() -> bool:
+    """True when the GEMM should run this tile: the target has AVX2 but not VPOPCNTDQ."""
+    isa = target_isa()
+    return isa["avx2"] and not isa["avx512vpopcntdq"]
+
+
+@njit(cache=True)
+def split(a):  # pragma: no cover - compiled
+    """``(lo, hi)``: the low and high nibbles of each byte of ``a`` (M, W), rows padded with zero
+    words to a multiple of 4 words (one 256-bit vector); zero pads add nothing to a popcount."""
+    m, w = a.shape
+    w4 = (w + 3) // 4 * 4
+    lo = np.zeros((m, w4), dtype=np.uint64)
+    hi = np.zeros((m, w4), dtype=np.uint64)
+    for i in range(m):
+        for t in range(w):
+            v = a[i, t]
+            lo[i, t] = v & _NIBBLES
+            hi[i, t] = (v >> _FOUR) & _NIBBLES
+    return lo, hi
+
+
+def _portable(builder, arrays, ii, jj, width):
+    """The tile's sums with LLVM's scalar ``ctpop`` on both halves, for targets without AVX2.
+
+    The GEMM never runs the lookup tile there (:func:`use_lut`), but the code that calls it is
+    compiled for every target; the halves partition the bits, so the sums are the same.
+    """
+    ctpop = builder.module.declare_intrinsic("llvm.ctpop", [_I64])
+    sums = [cgutils.alloca_once_value(builder, ir.Constant(_I64, 0)) for _ in range(ROWS * COLS)]
+    with cgutils.for_range(builder, width) as loop:
+        t = loop.index
+
+        def word(array, row):
+            return builder.load(builder.gep(array.data, [builder.add(builder.mul(row, width), t)]))
+
+        for r in range(ROWS):
+            for c in range(COLS):
+                rows = (
+                    builder.add(ii, ir.Constant(_I64, r)),
+                    builder.add(jj, ir.Constant(_I64, c)),
+                )
+                total = builder.load(sums[r * COLS + c])
+                for half in range(2):
+                    x = builder.xor(word(arrays[half], rows[0]), word(arrays[2 + half], rows[1]))
+                    total = builder.add(total, builder.call(ctpop, [x]))
+                builder.store(total, sums[r * COLS + c])
+    return [builder.load(v) for v in sums]
+
+
+@intrinsic
+def tile(typingctx, alo, ahi, blo, bhi, i, j):
+    """``popcount(a[i + r] ^ b[j + c])`` for the 4 x 2 tile, as a tuple of 8 int64 (r-major).
+
+    ``alo``/``ahi`` and ``blo``/``bhi`` are the :func:`split` halves of A and B (C-contiguous
+    uint64, rows a multiple of 4 words); rows ``i .. i + 3`` of A and ``j, j + 1`` of B must exist.
+    """
+    arr = types.Array(types.uint64, 2, "C")
+    if not all(t == arr for t in (alo, ahi, blo, bhi)):
+        return None
+    if not (isinstance(i, types.Integer) and isinstance(j, types.Integer)):
+        return None
+    ret = types.UniTuple(types.int64, ROWS * COLS)
+
+    def codegen(context, builder, signature, args):
+        arrays = [context.make_array(arr)(context, builder, a) for a in args[:4]]
+        ii = context.cast(builder, args[4], signature.args[4], types.int64)
+        jj = context.cast(builder, args[5], signature.args[5], types.int64)
+        width = builder.extract_value(arrays[0].shape, 1)  # words per row, a multiple of 4
+        if not target_isa()["avx2"]:
+            return context.make_tuple(builder, ret, _portable(builder, arrays, ii, jj, width))
+        steps = builder.udiv(width, ir.Constant(_I64, 4))
+        mod = builder.module
+        pshufb = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(_I8X32, [_I8X32, _I8X32]), "llvm.x86.avx2.pshuf.b"
+        )
+        psadbw = cgutils.get_or_insert_function(
+            mod, ir.FunctionType(_I64X4, [_I8X32, _I8X32]), "llvm.x86.avx2.psad.bw"
+        )
+
+        def row(array, first, offset):
+            start = builder.mul(builder.add(first, ir.Constant(_I64, offset)), width)
+            return builder.bitcast(builder.gep(array.data, [start]), _I8X32.as_pointer())
+
+        a_rows = [(row(arrays[0], ii, r), row(arrays[1], ii, r)) for r in range(ROWS)]
+        b_rows = [(row(arrays[2], jj, c), row(arrays[3], jj, c)) for c in range(COLS)]
+        zero8 = ir.Constant(_I8X32, [0] * 32)
+        lanes = [cgutils.alloca_once_value(builder, ir.Constant(_I64X4, [0] * 4)) for _ in ret]
+        counts = [cgutils.alloca_once(builder, _I8X32) for _ in ret]
+        one = ir.Constant(_I64, 1)
+        chunk = ir.Constant(_I64, _CHUNK)
+        n_chunks = builder.udiv(builder.add(steps, ir.Constant(_I64, _CHUNK - 1)), chunk)
+        with cgutils.for_range(builder, n_chunks) as outer:
+            for acc in counts:
+                builder.store(zero8, acc)
+            start = builder.mul(outer.index, chunk)
+            stop = builder.add(start, chunk)
+            stop = builder.select(builder.icmp_signed("<", stop, steps), stop, steps)
+            with cgutils.for_range_slice(builder, start, stop, one, inc=True) as (t, _):
+
+                def load(ptr):
+                    return builder.load(builder.gep(ptr, [t]), align=8)
+
+                bv = [(load(lo), load(hi)) for lo, hi in b_rows]
+                for r, (lo, hi) in enumerate(a_rows):
+                    av = (load(lo), load(hi))
+                    for c in range(COLS):
+                        look_lo = builder.call(pshufb, [_LUT, builder.xor(av[0], bv[c][0])])
+                        look_hi = builder.call(pshufb, [_LUT, builder.xor(av[1], bv[c][1])])
+                        acc = counts[r * COLS + c]
+                        builder.store(
+                            builder.add(builder.load(acc), builder.add(look_lo, look_hi)), acc
+                        )
+            for acc, lane in zip(counts, lanes, strict=True):
+                wide = builder.call(psadbw, [builder.load(acc), zero8])
+                builder.store(builder.add(builder.load(lane), wide), lane)
+        sums = []
+        for lane in lanes:
+            v = builder.load(lane)
+            total = builder.extract_element(v, ir.Constant(_I32, 0))
+            for e in range(1, 4):
+                total = builder.add(total, builder.extract_element(v, ir.Constant(_I32, e)))
+            sums.append(total)
+        return context.make_tuple(builder, ret, sums)
+
+    return ret(alo, ahi, blo, bhi, i, j), codegen

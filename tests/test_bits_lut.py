@@ -1,0 +1,130 @@
+"""The AVX2 nibble-lookup GEMM tile (bnnlab.bits._lut) against the numpy oracle, and its gate."""
+
+import json
+import os
+import subprocess
+import sys
+
+import llvmlite.binding as ll
+import numpy as np
+import pytest
+
+from bnnlab.bits import _lut, _numba, _numpy, pack
+
+needs_avx2 = pytest.mark.skipif(
+    not _lut.target_isa()["avx2"], reason="the lookup tile needs an AVX2 target"
+)
+
+# (M, N, K): one tile; ragged edges (M % 4, N % 2, words % 4); byte counters at 31 vector steps
+# (one full chunk), 32 (a chunk and one step), 62, 63 (two chunks and a bit); wide products
+SHAPES = [
+    (4, 2, 64),
+    (5, 3, 65),
+    (9, 7, 130),
+    (3, 9, 300),
+    (17, 33, 31 * 256),
+    (8, 4, 32 * 256),
+    (12, 6, 62 * 256),
+    (6, 5, 63 * 256 - 7),
+    (64, 64, 4096),
+]
+
+
+def _operands(m, n, k, pattern, rng):
+    a = rng.random((m, k)) < 0.5
+    if pattern == "opposite":  # every bit differs: the largest byte counts (8 per step)
+        b = ~a[np.arange(n) % m]
+    elif pattern == "equal":
+        b = a[np.arange(n) % m]
+    else:
+        b = rng.random((n, k)) < 0.5
+    return pack(a), pack(b)
+
+
+@needs_avx2
+@pytest.mark.parametrize("m,n,k", SHAPES)
+@pytest.mark.parametrize("pattern", ["random", "opposite", "equal"])
+def test_lookup_tile_gemm_and_sign_match_the_oracle(m, n, k, pattern, rng):
+    a, b = _operands(m, n, k, pattern, rng)
+    want = _numpy.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32))
+    got = _numba.xnor_gemm(a, b, k, np.full((m, n), -7, dtype=np.int32), kernel="lut")
+    assert np.array_equal(got, want)
+    th = rng.integers(-k, k + 1, size=n).astype(np.int32)
+    shape = (m, -(-n // 64))
+    want_s = _numpy.xnor_gemm_sign(a, b, k, th, np.empty(shape, dtype=np.uint64))
+    got_s = _numba.xnor_gemm_sign(a, b, k, th, np.full(shape, 5, np.uint64), kernel="lut")
+    assert np.array_equal(got_s, want_s)
+
+
+@needs_avx2
+def test_lookup_tile_threaded_matches_serial(monkeypatch, rng):
+    a, b = _operands(37, 21, 1000, "random", rng)
+    serial = _numba.xnor_gemm(a, b, 1000, np.empty((37, 21), dtype=np.int32), kernel="lut")
+    monkeypatch.setattr(_numba, "_PARALLEL_MIN_WORDS", 1)
+    threaded = _numba.xnor_gemm(a, b, 1000, np.empty((37, 21), dtype=np.int32), kernel="lut")
+    assert np.array_equal(serial, threaded)
+    assert np.array_equal(serial, _numpy.xnor_gemm(a, b, 1000, np.empty((37, 21), np.int32)))
+
+
+def test_split_halves_and_padding(rng):
+    a = rng.integers(0, 2**63, size=(3, 5), dtype=np.uint64)
+    lo, hi = _lut.split(a)
+    assert lo.shape == hi.shape == (3, 8)  # padded to a multiple of 4 words, with zeros
+    assert not lo[:, 5:].any() and not hi[:, 5:].any()
+    assert np.array_equal(lo[:, :5] | (hi[:, :5] << np.uint64(4)), a)
+    assert not (lo & np.uint64(0xF0F0F0F0F0F0F0F0)).any()
+    assert not (hi & np.uint64(0xF0F0F0F0F0F0F0F0)).any()
+
+
+def test_kernel_choice():
+    isa = _lut.target_isa()
+    host = ll.get_host_cpu_features()  # an independent reading of the host (no NUMBA_CPU_NAME)
+    if not os.environ.get("NUMBA_CPU_NAME"):
+        assert isa["avx2"] == bool(host.get("avx2"))
+        assert isa["avx512vpopcntdq"] == bool(host.get("avx512vpopcntdq"))
+    want = "lut" if isa["avx2"] and not isa["avx512vpopcntdq"] else "ctpop"
+    assert _numba._kernel(None, 4, 2) == want
+    assert _numba._kernel("lut", 3, 2) == _numba._kernel("lut", 4, 1) == "ctpop"  # no full tile
+    with pytest.raises(ValueError, match=r"^kernel: expected 'lut', 'ctpop' or None"):
+        _numba._kernel("avx", 4, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "cpu,avx2,vpopcntdq",
+    [("haswell", True, False), ("znver4", True, True), ("x86-64", False, False)],
+)
+def test_target_isa_follows_numba_cpu_name(cpu, avx2, vpopcntdq, tmp_path):
+    code = "import json; from bnnlab.bits import _lut; print(json.dumps(_lut.target_isa()))"
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    isa = json.loads(out.stdout.strip().splitlines()[-1])
+    assert isa == {"avx2": avx2, "avx512vpopcntdq": vpopcntdq}
+
+
+@pytest.mark.slow
+def test_lookup_tile_on_a_target_without_avx2_falls_back_to_scalar_popcounts(tmp_path):
+    # compiled for generic x86-64 (no AVX2) and run here: the tile's portable code path, forced
+    code = """
+import json, numpy as np
+from bnnlab.bits import _lut, _numba, _numpy, pack
+rng = np.random.default_rng(5)
+ok = []
+for m, n, k in [(4, 2, 64), (9, 7, 130), (12, 6, 2100)]:
+    a, b = pack(rng.random((m, k)) < 0.5), pack(rng.random((n, k)) < 0.5)
+    want = _numpy.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32))
+    got = _numba.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32), kernel="lut")
+    ok.append(bool(np.array_equal(got, want)))
+print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2), "ok": ok}))
+"""
+    env = dict(
+        os.environ, NUMBA_CPU_NAME="x86-64", NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=str(tmp_path)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    rep = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
+    assert rep["ok"] == [True, True, True]
