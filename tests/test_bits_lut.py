@@ -128,3 +128,20 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
     assert rep["ok"] == [True, True, True]
+
+
+def test_pack_signs64_against_a_bit_loop(rng):
+    from numba import njit
+
+    @njit
+    def packed(row, base):
+        return _numba.pack_signs64(row, base)
+
+    row = rng.integers(-3, 4, size=200).astype(np.int32)
+    row[[0, 63, 64, 127]] = [0, -1, 0, 5]
+    row[130:140] = np.iinfo(np.int32).min  # the sign bit alone
+    for base in (0, 1, 64, 100, 136):
+        ge, ne = packed(row, base)
+        seg = row[base : base + 64]
+        assert int(ge) == sum(1 << b for b in range(64) if seg[b] >= 0)
+        assert int(ne) == sum(1 << b for b in range(64) if seg[b] != 0)

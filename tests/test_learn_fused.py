@@ -125,6 +125,24 @@ def test_reinforcement_at_flat_positions_in_either_layout(zero):
     np.testing.assert_array_equal(base[::2, ::2], expected)
 
 
+@pytest.mark.parametrize("zero", [True, False])
+@pytest.mark.parametrize("shape", [(784, 525), (70, 3), (1, 130), (65, 64)])
+def test_compiled_reinforcement_many_positions_in_either_layout(zero, shape):
+    # the bitmap pass in memory order: every drawn position exactly once, none other, either
+    # layout; against a plain numpy oracle of W += 2 sign(W) at the row-major flat positions
+    rng = np.random.default_rng(11)
+    w = rng.integers(-3, 4, size=shape).astype(np.int32)
+    for hits in (1, w.size // 7, w.size):
+        pos = rng.choice(w.size, size=hits, replace=False)
+        expected = w.astype(np.int64).reshape(-1).copy()
+        v = expected[pos]
+        expected[pos] = v + 2 * (np.sign(v) if zero else np.where(v >= 0, 1, -1))
+        for order in ("C", "F"):
+            got = np.asarray(w, order=order).copy(order=order)
+            _fused.reinforce(got, pos.astype(np.int64), 2, zero)
+            np.testing.assert_array_equal(got.reshape(-1), expected)
+
+
 def test_fused_learner_holds_its_hidden_weights_unit_major(tmp_path):
     from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner
 

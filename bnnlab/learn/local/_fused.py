@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from bnnlab.bits._numba import popcount
+from bnnlab.bits._numba import pack_signs64, popcount
 
 __all__ = ["forward_layer", "reinforce", "select_errors", "update_columns"]
 
@@ -284,25 +284,28 @@ def _update_units(
     """Touched units ``cols[lo:hi]`` of :func:`update_columns`."""
     n_in = wt.shape[1]
     words = wbits.shape[0]
-    acc = np.empty(n_in, dtype=np.int32)
     for q in range(lo, hi):
         j = cols[q]
-        acc[:] = 0
+        wr = wt[j]
+        # each selected sample's ±1/0 input row added straight into the unit's contiguous row of
+        # W^T (integer sums: the order of the samples does not change the result); int32 lanes,
+        # as the sums are stored as int32
         for e in range(cnt[j], cnt[j + 1]):
             row = xd[srow[e]]
-            sg = sgn[e]
+            d = np.int32(step * sgn[e])
             for i in range(n_in):
-                acc[i] += sg * np.int32(row[i])
-        wr = wt[j]
+                wr[i] = wr[i] + d * np.int32(row[i])
         for wi in range(words):
             base = wi * 64
-            vb = np.uint64(0)
-            lb = np.uint64(0)
-            for b in range(min(64, n_in - base)):
-                v = np.int64(wr[base + b]) + step * np.int64(acc[base + b])
-                wr[base + b] = v
-                vb |= np.uint64(v >= 0) << np.uint64(b)
-                lb |= np.uint64(v != 0) << np.uint64(b)
+            if base + 64 <= n_in:  # 64 signs at once: a vector compare and a movemask
+                vb, lb = pack_signs64(wr, base)
+            else:
+                vb = np.uint64(0)
+                lb = np.uint64(0)
+                for b in range(n_in - base):
+                    v = wr[base + b]
+                    vb |= np.uint64(v >= 0) << np.uint64(b)
+                    lb |= np.uint64(v != 0) << np.uint64(b)
             wbits[wi, j] = vb
             if has_wl:
                 wlive[wi, j] = lb
