@@ -106,7 +106,7 @@ def test_target_isa_follows_numba_cpu_name(cpu, avx2, vpopcntdq, tmp_path):
 
 @pytest.mark.slow
 def test_lookup_tile_on_a_target_without_avx2_falls_back_to_scalar_popcounts(tmp_path):
-    # compiled for generic x86-64 (no AVX2) and run here: the tile's portable code path, forced
+    # compiled for generic x86-64 (no AVX2) and run here: the tiles' portable code paths, forced
     code = """
 import json, numpy as np
 from bnnlab.bits import _lut, _numba, _numpy, pack
@@ -117,6 +117,15 @@ for m, n, k in [(4, 2, 64), (9, 7, 130), (12, 6, 2100)]:
     want = _numpy.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32))
     got = _numba.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32), kernel="lut")
     ok.append(bool(np.array_equal(got, want)))
+# the learner's forward tiles (every mask mode) against LLVM ctpop row by row
+from bnnlab.learn.local import _fused
+xb, xl = rng.integers(0, 2**63, size=(2, 9, 3), dtype=np.uint64)
+wb, wl = rng.integers(0, 2**63, size=(2, 3, 11), dtype=np.uint64)
+hb = rng.integers(0, 2**63, size=(4, 1), dtype=np.uint64)
+for masks in [(False, False), (True, False), (False, True), (True, True)]:
+    args = (xb, xl, masks[0], wb, wl, masks[1], 192, hb, True, 1)
+    a, b = _fused.forward_layer(*args, False), _fused.forward_layer(*args, True)
+    ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, b)))
 print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2), "ok": ok}))
 """
     env = dict(
@@ -127,7 +136,7 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
-    assert rep["ok"] == [True, True, True]
+    assert rep["ok"] == [True] * 7
 
 
 def test_pack_signs64_against_a_bit_loop(rng):

@@ -10,6 +10,7 @@ import pytest
 _fused = pytest.importorskip("bnnlab.learn.local._fused")
 
 from bnnlab import bits  # noqa: E402
+from bnnlab.bits import _lut  # noqa: E402
 
 
 def sign0(v):
@@ -21,19 +22,32 @@ def unit_major(mask):
     return np.ascontiguousarray(bits.pack(np.ascontiguousarray(mask.T), backend="numpy").T)
 
 
-@pytest.mark.parametrize(("n_in", "k", "zero"), [(70, 9, True), (130, 64, True), (64, 5, False)])
+LUT = [False, True] if _lut.target_isa()["avx2"] else [False]
+MASKS = [(False, False), (True, False), (False, True), (True, True)]  # (inputs, weights) ternary
+
+
+# (n_in, K, sign(0) = 0, ternary inputs, ternary weights); 2600 inputs: two byte-counter chunks of
+# the lookup tile; without sign(0) = 0 nothing is ternary
+SHAPES = [(n, k, True, *m) for n, k in [(70, 9), (130, 64), (2600, 7)] for m in MASKS]
+SHAPES.append((64, 5, False, False, False))
+
+
+@pytest.mark.parametrize(("n_in", "k", "zero", "has_xl", "has_wl"), SHAPES)
 @pytest.mark.parametrize("threads", [1, 2, 3])  # rows in 1, 2 or 3 chunks (50 rows)
-def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, threads):
+@pytest.mark.parametrize("lut", LUT)  # the lookup tile, where the target has AVX2
+def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, has_xl, has_wl, threads, lut):
     rng = np.random.default_rng(n_in + k)
     n, c = 50, 4
-    x = rng.choice([-1, 0, 1], size=(n, n_in)) if zero else rng.choice([-1, 1], size=(n, n_in))
-    w = rng.integers(-2, 3, size=(n_in, k)) if zero else rng.choice([-3, 1, 2], size=(n_in, k))
+    x = rng.choice([-1, 0, 1], size=(n, n_in)) if has_xl else rng.choice([-1, 1], size=(n, n_in))
+    w = rng.integers(-2, 3, size=(n_in, k)) if has_wl else rng.choice([-3, 1, 2], size=(n_in, k))
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
     xb = bits.pack(x >= 0, backend="numpy")
     xl = bits.pack(x != 0, backend="numpy")
     wb, wl = unit_major(w >= 0), unit_major(w != 0)
     hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
-    h, ab, al, s = _fused.forward_layer(xb, xl, zero, wb, wl, zero, n_in, hb, zero, threads)
+    h, ab, al, s = _fused.forward_layer(
+        xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut
+    )
     t = sign0(w) if zero else np.where(w >= 0, 1, -1)
     expected_h = x @ t
     np.testing.assert_array_equal(h, expected_h)

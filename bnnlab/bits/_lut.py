@@ -45,7 +45,18 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["COLS", "ROWS", "split", "target_isa", "tile", "use_lut"]
+__all__ = [
+    "COLS",
+    "ROWS",
+    "UNIT_MODES",
+    "split",
+    "split_rows",
+    "split_units",
+    "target_isa",
+    "tile",
+    "units_tiles",
+    "use_lut",
+]
 
 ROWS, COLS = 4, 2  # the register tile: rows of A x rows of B
 _CHUNK = 31  # vector steps a byte accumulator takes before it could overflow (31 * 8 < 256)
@@ -106,19 +117,39 @@ def use_lut() -> bool:
 
 
 @njit(cache=True)
-def split(a):  # pragma: no cover - compiled
-    """``(lo, hi)``: the low and high nibbles of each byte of ``a`` (M, W), rows padded with zero
-    words to a multiple of 4 words (one 256-bit vector); zero pads add nothing to a popcount."""
-    m, w = a.shape
-    w4 = (w + 3) // 4 * 4
-    lo = np.zeros((m, w4), dtype=np.uint64)
-    hi = np.zeros((m, w4), dtype=np.uint64)
-    for i in range(m):
-        for t in range(w):
+def _halves(a, rows, cols):  # pragma: no cover - compiled
+    """The low and high nibbles of each byte of ``a``, in zero arrays of shape (rows, cols)."""
+    lo = np.zeros((rows, cols), dtype=np.uint64)
+    hi = np.zeros((rows, cols), dtype=np.uint64)
+    for i in range(a.shape[0]):
+        for t in range(a.shape[1]):
             v = a[i, t]
             lo[i, t] = v & _NIBBLES
             hi[i, t] = (v >> _FOUR) & _NIBBLES
     return lo, hi
+
+
+@njit(cache=True)
+def split(a):  # pragma: no cover - compiled
+    """``(lo, hi)``: the low and high nibbles of each byte of ``a`` (M, W), rows padded with zero
+    words to a multiple of 4 words (one 256-bit vector); zero pads add nothing to a popcount."""
+    return _halves(a, a.shape[0], (a.shape[1] + 3) // 4 * 4)
+
+
+def _chunked(builder, steps, chunk, begin, body, end):
+    """Emit ``for t in range(steps)`` in chunks of ``chunk`` steps: ``begin()`` before each chunk
+    (reset the byte counters), ``body(t)`` per step, ``end()`` after each chunk (widen them)."""
+    one = ir.Constant(_I64, 1)
+    size = ir.Constant(_I64, chunk)
+    n_chunks = builder.udiv(builder.add(steps, ir.Constant(_I64, chunk - 1)), size)
+    with cgutils.for_range(builder, n_chunks) as outer:
+        begin()
+        start = builder.mul(outer.index, size)
+        stop = builder.add(start, size)
+        stop = builder.select(builder.icmp_signed("<", stop, steps), stop, steps)
+        with cgutils.for_range_slice(builder, start, stop, one, inc=True) as (t, _):
+            body(t)
+        end()
 
 
 def _portable(builder, arrays, ii, jj, width):
@@ -188,33 +219,32 @@ def tile(typingctx, alo, ahi, blo, bhi, i, j):
         zero8 = ir.Constant(_I8X32, [0] * 32)
         lanes = [cgutils.alloca_once_value(builder, ir.Constant(_I64X4, [0] * 4)) for _ in ret]
         counts = [cgutils.alloca_once(builder, _I8X32) for _ in ret]
-        one = ir.Constant(_I64, 1)
-        chunk = ir.Constant(_I64, _CHUNK)
-        n_chunks = builder.udiv(builder.add(steps, ir.Constant(_I64, _CHUNK - 1)), chunk)
-        with cgutils.for_range(builder, n_chunks) as outer:
+
+        def reset():
             for acc in counts:
                 builder.store(zero8, acc)
-            start = builder.mul(outer.index, chunk)
-            stop = builder.add(start, chunk)
-            stop = builder.select(builder.icmp_signed("<", stop, steps), stop, steps)
-            with cgutils.for_range_slice(builder, start, stop, one, inc=True) as (t, _):
 
-                def load(ptr):
-                    return builder.load(builder.gep(ptr, [t]), align=8)
+        def step(t):
+            def load(ptr):
+                return builder.load(builder.gep(ptr, [t]), align=8)
 
-                bv = [(load(lo), load(hi)) for lo, hi in b_rows]
-                for r, (lo, hi) in enumerate(a_rows):
-                    av = (load(lo), load(hi))
-                    for c in range(COLS):
-                        look_lo = builder.call(pshufb, [_LUT, builder.xor(av[0], bv[c][0])])
-                        look_hi = builder.call(pshufb, [_LUT, builder.xor(av[1], bv[c][1])])
-                        acc = counts[r * COLS + c]
-                        builder.store(
-                            builder.add(builder.load(acc), builder.add(look_lo, look_hi)), acc
-                        )
+            bv = [(load(lo), load(hi)) for lo, hi in b_rows]
+            for r, (lo, hi) in enumerate(a_rows):
+                av = (load(lo), load(hi))
+                for c in range(COLS):
+                    look_lo = builder.call(pshufb, [_LUT, builder.xor(av[0], bv[c][0])])
+                    look_hi = builder.call(pshufb, [_LUT, builder.xor(av[1], bv[c][1])])
+                    acc = counts[r * COLS + c]
+                    builder.store(
+                        builder.add(builder.load(acc), builder.add(look_lo, look_hi)), acc
+                    )
+
+        def widen():
             for acc, lane in zip(counts, lanes, strict=True):
                 wide = builder.call(psadbw, [builder.load(acc), zero8])
                 builder.store(builder.add(builder.load(lane), wide), lane)
+
+        _chunked(builder, steps, _CHUNK, reset, step, widen)
         sums = []
         for lane in lanes:
             v = builder.load(lane)
@@ -225,3 +255,209 @@ def tile(typingctx, alo, ahi, blo, bhi, i, j):
         return context.make_tuple(builder, ret, sums)
 
     return ret(alo, ahi, blo, bhi, i, j), codegen
+
+
+# -- the same lookup on unit-major words: the local-binary forward products -----------------------
+UNIT_MODES = ("plain", "wlive", "xlive", "both")
+TILE_ROWS = 4  # rows of x per tile
+_SPLAT = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
+
+
+def tile_units(mode: str) -> int:
+    """Units per tile: 8 (two 4-unit vectors), 4 for ``"both"`` (it keeps two counters each)."""
+    return 4 if mode == "both" else 8
+
+
+@njit(cache=True)
+def split_rows(x):  # pragma: no cover - compiled
+    """:func:`split` of rows ``x`` (n, W) without word padding, the rows padded with zero rows to
+    a multiple of 4 (one tile): ``(lo, hi)`` of shape (n4, W)."""
+    return _halves(x, (x.shape[0] + 3) // 4 * 4, x.shape[1])
+
+
+@njit(cache=True)
+def split_units(w):  # pragma: no cover - compiled
+    """:func:`split` for unit-major words ``w`` (W, K): ``(lo, hi)`` of shape (W, K8), K8 the
+    units rounded up to a multiple of 8 (two 256-bit vectors of 4 units), padded with zeros."""
+    return _halves(w, w.shape[0], (w.shape[1] + 7) // 8 * 8)
+
+
+def _words(t) -> bool:
+    """A C-contiguous 2-D uint64 array type (writable or not)."""
+    return (
+        isinstance(t, types.Array) and t.dtype == types.uint64 and t.ndim == 2 and t.layout == "C"
+    )
+
+
+def _units_tile(mode: str):
+    """An intrinsic ``tile(x, w, live, n_in, h, i, j)`` writing the ternary products
+    ``h[i + r, j + u] = L - 2 popcount(m & (x_{i+r} ^ w_{j+u}))`` of a tile of 4 rows and
+    :func:`tile_units` units (entries beyond ``h``'s shape are not written).
+
+    ``x`` and ``w`` are 4-tuples of :func:`split_rows` (rows, (n4, W)) and :func:`split_units`
+    (unit-major, (W, K8)) halves: ``(lo, hi)`` of the values, then ``(lo, hi)`` of the live mask,
+    read only where ``mode`` uses one. ``m`` is the AND of the live masks of the mode
+    (``"xlive"``: the inputs', ``"wlive"``: the weights', ``"both"``; all ones for ``"plain"``)
+    and ``L`` the number of live terms: ``n_in`` (plain), ``live[j + u]`` (wlive: int64 (K8,)),
+    ``live[i + r]`` (xlive: int64 (n4,)), ``popcount(m)`` counted here (both).
+
+    Per word and row the row's halves are broadcast to the 4 units' lanes, then looked up as in
+    :func:`tile` (two ``vpshufb`` per popcount) into byte counters widened every 31 words; the
+    results are stored as int32 vectors. Without AVX2 the same code uses ``ctpop`` on 4 x i64.
+    """
+    n_vec = tile_units(mode) // 4
+
+    @intrinsic
+    def units_tile(typingctx, x, w, live, n_in, h, i, j):
+        ok = (
+            isinstance(x, types.UniTuple)
+            and isinstance(w, types.UniTuple)
+            and _words(x.dtype)
+            and _words(w.dtype)
+            and len(x) == len(w) == 4
+            and isinstance(live, types.Array)
+            and live.dtype == types.int64
+            and live.ndim == 1
+            and isinstance(h, types.Array)
+            and h.dtype == types.int32
+            and h.ndim == 2
+            and h.layout == "C"
+        )
+        ints = all(isinstance(v, types.Integer) for v in (n_in, i, j))
+        if not (ok and ints):
+            return None
+
+        def codegen(context, builder, signature, args):
+            xa = [context.make_array(x.dtype)(context, builder, v)
+                  for v in cgutils.unpack_tuple(builder, args[0], 4)]  # fmt: skip
+            wa = [context.make_array(w.dtype)(context, builder, v)
+                  for v in cgutils.unpack_tuple(builder, args[1], 4)]  # fmt: skip
+            la = context.make_array(live)(context, builder, args[2])
+            ha = context.make_array(h)(context, builder, args[4])
+            n_live = context.cast(builder, args[3], signature.args[3], types.int64)
+            ii = context.cast(builder, args[5], signature.args[5], types.int64)
+            jj = context.cast(builder, args[6], signature.args[6], types.int64)
+            words = builder.extract_value(xa[0].shape, 1)
+            k8 = builder.extract_value(wa[0].shape, 1)
+            n_rows = builder.extract_value(ha.shape, 0)
+            n_units = builder.extract_value(ha.shape, 1)
+            lut = target_isa()["avx2"]
+            mod = builder.module
+            if lut:
+                pshufb = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(_I8X32, [_I8X32, _I8X32]), "llvm.x86.avx2.pshuf.b"
+                )
+                psadbw = cgutils.get_or_insert_function(
+                    mod, ir.FunctionType(_I64X4, [_I8X32, _I8X32]), "llvm.x86.avx2.psad.bw"
+                )
+            ctpop = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(_I64X4, [_I64X4]), "llvm.ctpop.v4i64"
+            )
+            zero4 = ir.Constant(_I64X4, [0] * 4)
+            zero8 = ir.Constant(_I8X32, [0] * 32)
+            # counters: [row][vector] of m & (x ^ w), then (both) [row][vector] of m
+            n_acc = TILE_ROWS * n_vec * (2 if mode == "both" else 1)
+            lanes = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc)]
+            counts = [cgutils.alloca_once(builder, _I8X32) for _ in range(n_acc)]
+            store = counts if lut else lanes
+
+            def count(v):
+                if lut:
+                    lo, hi = (builder.bitcast(half, _I8X32) for half in v)
+                    return builder.add(
+                        builder.call(pshufb, [_LUT, lo]), builder.call(pshufb, [_LUT, hi])
+                    )
+                return builder.add(builder.call(ctpop, [v[0]]), builder.call(ctpop, [v[1]]))
+
+            def add(q, v):
+                builder.store(builder.add(builder.load(store[q]), count(v)), store[q])
+
+            def splat(value):
+                v = builder.insert_element(zero4, value, ir.Constant(_I32, 0))
+                return builder.shuffle_vector(v, zero4, _SPLAT)
+
+            def vec_at(array, offset):
+                ptr = builder.bitcast(builder.gep(array.data, [offset]), _I64X4.as_pointer())
+                return builder.load(ptr, align=8)
+
+            def reset():
+                for acc in counts if lut else ():
+                    builder.store(zero8, acc)
+
+            def step(t):
+                base = builder.add(builder.mul(t, k8), jj)
+                wv = [
+                    [vec_at(a, builder.add(base, ir.Constant(_I64, 4 * v))) for a in wa]
+                    for v in range(n_vec)
+                ]
+                for r in range(TILE_ROWS):
+                    row = builder.add(ii, ir.Constant(_I64, r))
+                    at = builder.add(builder.mul(row, words), t)
+                    xv = [splat(builder.load(builder.gep(a.data, [at]))) for a in xa]
+                    for v in range(n_vec):
+                        d = [builder.xor(xv[q], wv[v][q]) for q in range(2)]
+                        if mode == "both":
+                            m = [builder.and_(xv[2 + q], wv[v][2 + q]) for q in range(2)]
+                        elif mode == "xlive":
+                            m = xv[2:]
+                        elif mode == "wlive":
+                            m = wv[v][2:]
+                        else:
+                            m = None
+                        if m is not None:
+                            d = [builder.and_(m[q], d[q]) for q in range(2)]
+                        add(r * n_vec + v, d)
+                        if mode == "both":
+                            add(TILE_ROWS * n_vec + r * n_vec + v, m)
+
+            def widen():
+                for acc, lane in zip(counts, lanes, strict=True) if lut else ():
+                    wide = builder.call(psadbw, [builder.load(acc), zero8])
+                    builder.store(builder.add(builder.load(lane), wide), lane)
+
+            _chunked(builder, words, _CHUNK if lut else 1 << 40, reset, step, widen)
+            i32x4 = ir.VectorType(_I32, 4)
+            two = ir.Constant(_I64X4, [2] * 4)
+            for r in range(TILE_ROWS):
+                row = builder.add(ii, ir.Constant(_I64, r))
+                with builder.if_then(builder.icmp_signed("<", row, n_rows)):
+                    for v in range(n_vec):
+                        col = builder.add(jj, ir.Constant(_I64, 4 * v))
+                        acc = builder.load(lanes[r * n_vec + v])
+                        if mode == "both":
+                            count_live = builder.load(lanes[TILE_ROWS * n_vec + r * n_vec + v])
+                        elif mode == "wlive":
+                            count_live = vec_at(la, col)
+                        elif mode == "xlive":
+                            count_live = splat(builder.load(builder.gep(la.data, [row])))
+                        else:
+                            count_live = splat(n_live)
+                        out = builder.trunc(builder.sub(count_live, builder.mul(two, acc)), i32x4)
+                        offset = builder.add(builder.mul(row, n_units), col)
+                        inside = builder.icmp_signed(
+                            "<=", builder.add(col, ir.Constant(_I64, 4)), n_units
+                        )
+                        with builder.if_else(inside) as (whole, edge):
+                            with whole:
+                                ptr = builder.bitcast(
+                                    builder.gep(ha.data, [offset]), i32x4.as_pointer()
+                                )
+                                builder.store(out, ptr, align=4)
+                            with edge:
+                                for u in range(4):
+                                    cu = builder.add(col, ir.Constant(_I64, u))
+                                    with builder.if_then(builder.icmp_signed("<", cu, n_units)):
+                                        ptr = builder.gep(
+                                            ha.data, [builder.add(offset, ir.Constant(_I64, u))]
+                                        )
+                                        builder.store(
+                                            builder.extract_element(out, ir.Constant(_I32, u)), ptr
+                                        )
+            return context.get_dummy_value()
+
+        return types.none(x, w, live, n_in, h, i, j), codegen
+
+    return units_tile
+
+
+units_tiles = {mode: _units_tile(mode) for mode in UNIT_MODES}

@@ -43,11 +43,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from bnnlab.bits._lut import split_rows, split_units, units_tiles
 from bnnlab.bits._numba import pack_signs64, popcount
 
 __all__ = ["forward_layer", "reinforce", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
+_NO_HALF = np.zeros((4, 4), dtype=np.uint64)  # the halves argument of the ctpop path
+_units_plain = units_tiles["plain"]
+_units_wlive = units_tiles["wlive"]
+_units_xlive = units_tiles["xlive"]
+_units_both = units_tiles["both"]
 
 
 @njit(cache=True, inline="always")
@@ -77,85 +83,128 @@ def _mdot(a, b, m, words):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _forward_rows(
-    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, lo, hi
-):  # pragma: no cover - compiled
-    """Rows ``lo .. hi - 1`` of :func:`forward_layer` (its outputs written in place)."""
+def _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, hrow):
+    """``h[i]`` of :func:`forward_layer` with LLVM ``ctpop`` (one row, all units)."""
     k = wb.shape[1]
-    c = hb.shape[0]
-    words = xb.shape[1]
-    kw = hb.shape[1]
-    acc = np.empty(k, dtype=np.int64)
-    live = np.empty(k, dtype=np.int64)
-    for i in range(lo, hi):
-        # unit-major words: the inner loops run over the K units of one word (contiguous,
-        # vectorised popcounts), not over the few words of one unit
-        acc[:] = 0
-        live[:] = wlive
-        for t in range(words):
-            xv = xb[i, t]
-            row = wb[t]
-            if has_xl and has_wl:
-                xm = xl[i, t]
-                lrow = wl[t]
-                for j in range(k):
-                    m = xm & lrow[j]
-                    live[j] += _popcount(m)
-                    acc[j] += _popcount(m & (xv ^ row[j]))
-            elif has_xl:
-                xm = xl[i, t]
-                pm = _popcount(xm)
-                for j in range(k):
-                    live[j] += pm
-                    acc[j] += _popcount(xm & (xv ^ row[j]))
-            elif has_wl:
-                lrow = wl[t]
-                for j in range(k):
-                    acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
-            else:
-                for j in range(k):
-                    acc[j] += _popcount(xv ^ row[j])
-        hi = h[i]
-        if has_xl or has_wl:
+    # unit-major words: the inner loops run over the K units of one word (contiguous,
+    # vectorised popcounts), not over the few words of one unit
+    acc[:] = 0
+    live[:] = wlive[:k]
+    for t in range(xb.shape[1]):
+        xv = xb[i, t]
+        row = wb[t]
+        if has_xl and has_wl:
+            xm = xl[i, t]
+            lrow = wl[t]
             for j in range(k):
-                hi[j] = live[j] - 2 * acc[j]
+                m = xm & lrow[j]
+                live[j] += _popcount(m)
+                acc[j] += _popcount(m & (xv ^ row[j]))
+        elif has_xl:
+            xm = xl[i, t]
+            pm = _popcount(xm)
+            for j in range(k):
+                live[j] += pm
+                acc[j] += _popcount(xm & (xv ^ row[j]))
+        elif has_wl:
+            lrow = wl[t]
+            for j in range(k):
+                acc[j] += _popcount(lrow[j] & (xv ^ row[j]))
         else:
             for j in range(k):
-                hi[j] = n_in - 2 * acc[j]
-        for q in range(kw):  # OR-reductions over the 64 units of a word (vectorised)
+                acc[j] += _popcount(xv ^ row[j])
+    if has_xl or has_wl:
+        for j in range(k):
+            hrow[j] = live[j] - 2 * acc[j]
+    else:
+        for j in range(k):
+            hrow[j] = n_in - 2 * acc[j]
+
+
+@njit(cache=True, inline="always")
+def _rows_lut(xs, ws, has_xl, has_wl, n_in, wlive, xlive, h, i0):
+    """``h[i0:i0 + 4]`` of :func:`forward_layer` with the AVX2 lookup tiles of
+    :mod:`bnnlab.bits._lut` (``xs``/``ws``: the nibble halves; rows past ``h`` are skipped)."""
+    k = h.shape[1]
+    if has_xl and has_wl:
+        for j in range(0, k, 4):
+            _units_both(xs, ws, wlive, n_in, h, i0, j)
+    elif has_xl:
+        for j in range(0, k, 8):
+            _units_xlive(xs, ws, xlive, n_in, h, i0, j)
+    elif has_wl:
+        for j in range(0, k, 8):
+            _units_wlive(xs, ws, wlive, n_in, h, i0, j)
+    else:
+        for j in range(0, k, 8):
+            _units_plain(xs, ws, wlive, n_in, h, i0, j)
+
+
+@njit(cache=True, inline="always")
+def _row_tail(h, ab, al, s, hb, zero, i):
+    """Row ``i`` after ``h[i]``: the activation bits and live mask, and the local-head scores."""
+    k = h.shape[1]
+    c = hb.shape[0]
+    kw = hb.shape[1]
+    hrow = h[i]
+    for q in range(kw):  # the signs of 64 units at once: a vector compare and a movemask
+        if q * 64 + 64 <= k:
+            vw, lw = pack_signs64(hrow, q * 64)
+        else:
             vw = np.uint64(0)
             lw = np.uint64(0)
-            for b in range(min(64, k - q * 64)):
-                v = hi[q * 64 + b]
+            for b in range(k - q * 64):
+                v = hrow[q * 64 + b]
                 vw |= np.uint64(v >= 0) << np.uint64(b)
                 lw |= np.uint64(v != 0) << np.uint64(b)
-            ab[i, q] = vw
-            if zero:
-                al[i, q] = lw
-        if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
-            for q in range(kw):
-                nb = min(64, k - q * 64)
-                al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
-        for cc in range(c):
-            if zero:
-                s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
-            else:
-                s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+        ab[i, q] = vw
+        if zero:
+            al[i, q] = lw
+    if not zero:  # every unit live: the low min(64, K - 64 q) bits of word q
+        for q in range(kw):
+            nb = min(64, k - q * 64)
+            al[i, q] = ~np.uint64(0) if nb == 64 else (_ONE << np.uint64(nb)) - _ONE
+    for cc in range(c):
+        if zero:
+            s[i, cc] = _mdot(ab[i], hb[cc], al[i], kw)
+        else:
+            s[i, cc] = k - 2 * _xdot(ab[i], hb[cc], kw)
+
+
+@njit(cache=True, inline="always")
+def _forward_rows(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive, h, ab, al, s, lo, hi
+):  # pragma: no cover - compiled
+    """Rows ``lo .. hi - 1`` of :func:`forward_layer` (its outputs written in place); with
+    ``lut`` 4 rows at a time by the lookup tile (``lo`` a multiple of 4), else row by row."""
+    k = wb.shape[1]
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    step = 4 if lut else 1
+    for i0 in range(lo, hi, step):
+        i1 = min(hi, i0 + step)
+        if lut:
+            _rows_lut(xs, ws, has_xl, has_wl, n_in, wlive, xlive, h, i0)
+        else:
+            _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i0, acc, live, h[i0])
+        for i in range(i0, i1):
+            _row_tail(h, ab, al, s, hb, zero, i)
 
 
 @njit(cache=True, parallel=True)
 def _forward_parallel(
-    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, chunks
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive, h, ab, al, s, chunks
 ):  # pragma: no cover - compiled
     n = xb.shape[0]
     size = (n + chunks - 1) // chunks
-    for ch in prange(chunks):
-        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s,
-                      ch * size, min(n, (ch + 1) * size))  # fmt: skip
+    size = (size + 3) // 4 * 4  # chunks of whole 4-row tiles
+    for ch in prange((n + size - 1) // size):
+        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive,
+                      h, ab, al, s, ch * size, min(n, (ch + 1) * size))  # fmt: skip
 
 
 @njit(cache=True)
-def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # pragma: no cover
+def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):  # pragma: no cover
     r"""One layer's forward pass on packed ternary rows, in one kernel.
 
     ``h = x @ t`` (``t = sign(W)``), ``a = sign(h)`` and the local-head scores ``s = a @ B``::
@@ -176,6 +225,10 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # p
     threads : int                       rows are split into this many chunks (at most one per 16
                                         rows), run in parallel on numba's threads; the result does
                                         not depend on it
+    lut : bool                          the products by the AVX2 nibble-lookup tile of
+                                        :mod:`bnnlab.bits._lut` (4 rows x 4 units, the operands
+                                        split into nibble halves here), else by LLVM ``ctpop``
+                                        row by row; the same integers either way
 
     Returns
     -------
@@ -191,16 +244,33 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):  # p
     ab = np.zeros((n, kw), dtype=np.uint64)
     al = np.zeros((n, kw), dtype=np.uint64)
     s = np.empty((n, c), dtype=np.int32)
-    wlive = np.zeros(k, dtype=np.int64)  # live weights per unit (the same for every row)
+    # live weights per unit (the same for every row), padded for the lookup tile's vector loads
+    wlive = np.zeros((k + 7) // 8 * 8, dtype=np.int64)
     if has_wl and not has_xl:
         for t in range(words):
             for j in range(k):
                 wlive[j] += _popcount(wl[t, j])
-    if threads > 1 and n >= 32:
-        _forward_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s,
-                          min(threads, n // 16))  # fmt: skip
+    xlive = np.zeros((n + 3) // 4 * 4, dtype=np.int64)  # live inputs per row (every unit)
+    if lut and has_xl and not has_wl:
+        for i in range(n):
+            for t in range(words):
+                xlive[i] += _popcount(xl[i, t])
+    if lut:  # nibble halves: O((n + K) W) words against the product's O(n K W)
+        x_lo, x_hi = split_rows(xb)
+        w_lo, w_hi = split_units(wb)
+        xm_lo, xm_hi = split_rows(xl) if has_xl else (x_lo, x_hi)
+        wm_lo, wm_hi = split_units(wl) if has_wl else (w_lo, w_hi)
+        xs = (x_lo, x_hi, xm_lo, xm_hi)
+        ws = (w_lo, w_hi, wm_lo, wm_hi)
     else:
-        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, h, ab, al, s, 0, n)
+        xs = (_NO_HALF, _NO_HALF, _NO_HALF, _NO_HALF)
+        ws = xs
+    if threads > 1 and n >= 32:
+        _forward_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws,
+                          xlive, h, ab, al, s, min(threads, n // 16))  # fmt: skip
+    else:
+        _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive,
+                      h, ab, al, s, 0, n)  # fmt: skip
     return h, ab, al, s
 
 

@@ -265,12 +265,14 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _layer_fused(self, l: int, xb: Any, xl: Any) -> tuple[Any, Any, Any, Any]:
         """Layer ``l``'s ``(h, a bits, a live mask, s)`` on packed input bits / live mask."""
-        from bnnlab.learn.local import _fused  # numba is imported only when the path is taken
+        from bnnlab.bits import _lut  # numba is imported only when the path is taken
+        from bnnlab.learn.local import _fused
 
         wl = self._wlive[l]
         return _fused.forward_layer(
             xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
             wl is not None, self.config.fan_in[l], self._hbits[l], self._zero, self.threads,
+            _lut.use_lut(),
         )  # fmt: skip
 
     def _step_fused(self, x: Any, y: Any) -> int:
