@@ -44,6 +44,7 @@ __all__ = [
     "popcount",
     "popcount_cols",
     "popcount_rows",
+    "prefetch",
     "subtract_zero_inputs",
     "subtract_zero_update",
     "subtract_zero_weights",
@@ -71,6 +72,34 @@ def popcount(typingctx, x):
         return builder.ctpop(value)
 
     return types.uint64(x), codegen
+
+
+@intrinsic
+def prefetch(typingctx, a, i, j):
+    """Hint the CPU to fetch ``a[i, j]`` (a 2-D array of any layout) into the cache for a write
+    (``llvm.prefetch``: no effect on results; the index is not checked)."""
+    if not (isinstance(a, types.Array) and a.ndim == 2):
+        return None
+    if not (isinstance(i, types.Integer) and isinstance(j, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        idx = [context.cast(builder, args[q], signature.args[q], types.intp) for q in (1, 2)]
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], arr, idx)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch"
+        )
+        # rw = 1 (write), locality = 3 (keep in all levels), cache type = 1 (data)
+        builder.call(fn, [builder.bitcast(ptr, i8p), *(ir.Constant(i32, c) for c in (1, 3, 1))])
+        return context.get_dummy_value()
+
+    return types.none(a, i, j), codegen
 
 
 @intrinsic
