@@ -10,7 +10,10 @@ three kernels per layer and mini-batch:
 1. :func:`forward_layer` -- ``h = x @ sign(W)``, ``a = sign(h)`` (value bits and live mask) and
    the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
    ``x . t = popcount(m) - 2 popcount(m & (x ^ t))`` with ``m`` the AND of the live (non-zero)
-   masks, which is exact and replaces the sparse zero corrections of the generic engine.
+   masks, which is exact and replaces the sparse zero corrections of the generic engine. On AVX2
+   targets without VPOPCNTDQ the popcounts are the nibble-lookup tiles of :mod:`bnnlab.bits._lut`
+   (4 rows x 8 units), elsewhere LLVM ``ctpop`` row by row; the signs of 64 units are packed by
+   one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
 2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
    ``top1 - top2`` with multiplicity, ``wrong = pred != y or top1 - top2 < margin``; per wrong
    sample and group of γ consecutive units, the unit with ``h t < 0`` (``t = B[u, y]``) and the
@@ -20,7 +23,8 @@ three kernels per layer and mini-batch:
    its live mask is clear, the ``sign(0) = 0`` rule), and the packed ``sign(W)`` (ties +1) and
    ``W != 0`` of that unit rewritten from the new integers in the same pass. The learner holds
    ``W`` in Fortran order (unit-major), so a unit's column is one contiguous row of ``W^T`` and
-   units without a selection are never touched.
+   units without a selection are never touched; the selected rows are added straight into it in
+   int32 lanes and its packed words rebuilt by :func:`bnnlab.bits._numba.pack_signs64`.
 
 The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
 ``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
