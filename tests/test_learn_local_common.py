@@ -106,6 +106,40 @@ def test_draw_reinforcement_is_a_bernoulli_field():
     assert lc.draw_reinforcement(rng, 10, 2**32).tolist() == list(range(10))
 
 
+@pytest.mark.parametrize(
+    ("size", "hits"),
+    [(1, 1), (7, 7), (10, 3), (5000, 50), (10_000, 10_000), (411_600, 5_300), (18_225, 900),
+     (18_225, 1_200), (100_663_296, 6_000), (1 << 27, 10), ((1 << 27) + 1, 10)],
+)  # fmt: skip
+@pytest.mark.parametrize("buffered", [False, True])
+def test_compiled_choice_is_numpys_choice(size, hits, buffered, monkeypatch):
+    # the compiled replay against numpy itself: the same positions in the same order and the
+    # generator left in the same state, with and without a buffered 32-bit half; (18 225, 1 200)
+    # is numpy's tail-shuffle branch and (2^27 + 1, 10) beyond the replay's size, both left to
+    # numpy; at 100 663 296 about 1 word in 60 is rejected, so the first words run out
+    from bnnlab.learn.local import _choice
+
+    # checked once per process (before the counting wrapper below): false only if this numpy's
+    # choice no longer does what the replay does, and then the library falls back to numpy
+    assert lc._replay_matches_numpy(), "numpy's choice changed: update bnnlab.learn.local._choice"
+    calls = []
+    kernel = _choice.floyd
+    monkeypatch.setattr(_choice, "floyd", lambda *a: calls.append(1) or kernel(*a))
+    a, b = np.random.default_rng(size + hits), np.random.default_rng(size + hits)
+    if buffered:
+        a.integers(0, 9, dtype=np.uint32)
+        b.integers(0, 9, dtype=np.uint32)
+    want = a.choice(size, size=hits, replace=False, shuffle=False)
+    got = lc.choice_without_replacement(b, size, hits)
+    assert got.dtype == np.int64 and np.array_equal(got, want)
+    assert a.bit_generator.state == b.bit_generator.state
+    assert a.integers(1 << 62) == b.integers(1 << 62)
+    replayed = not ((size > 10_000 and hits > size // 20) or size > 1 << 27)
+    assert bool(calls) == replayed
+    if size == 100_663_296:
+        assert len(calls) >= 2  # the words ran out at least once
+
+
 def test_unsorted_reinforcement_draws_the_same_set_and_stream():
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     thr = round(0.02 * 2**32)
