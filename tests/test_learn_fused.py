@@ -58,6 +58,25 @@ def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, has_xl, has_
     np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
 
 
+@pytest.mark.parametrize("lut", LUT)
+@pytest.mark.parametrize(("has_xl", "has_wl"), MASKS)
+def test_forward_layer_extreme_products(lut, has_xl, has_wl):
+    # every input agrees (or disagrees) with the weights over 2 600 live inputs (41 words): the
+    # largest per-byte counts the lookup tiles' byte counters must hold between widenings
+    n_in, n, k = 2600, 8, 9
+    rng = np.random.default_rng(1)
+    x = rng.choice([-1, 1], size=(n, n_in))
+    w = np.empty((n_in, k), dtype=np.int64)
+    for j in range(k):
+        w[:, j] = x[j % n] * (1 if j % 2 == 0 else -1)  # unit j: +-row j % n
+    xb, xl = bits.pack(x >= 0, backend="numpy"), bits.pack(x != 0, backend="numpy")
+    wb, wl = unit_major(w >= 0), unit_major(w != 0)
+    hb = bits.pack(np.ones((3, k), dtype=bool), backend="numpy")
+    h, _, _, _ = _fused.forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, True, 1, lut)
+    np.testing.assert_array_equal(h, x @ w)
+    assert h[0, 0] == n_in and h[1, 1] == -n_in
+
+
 def test_select_errors_equals_the_rules():
     from bnnlab.learn.local.rules import select_units, wrong_mask
 

@@ -68,6 +68,9 @@ _I64X4 = ir.VectorType(ir.IntType(64), 4)
 _I64 = ir.IntType(64)
 _I32 = ir.IntType(32)
 _LUT = ir.Constant(_I8X32, [bin(v).count("1") for v in range(16)] * 2)  # per 128-bit lane
+# 4 - 2 popcount, mod 256: with _LUT on the live mask, a byte of one step is in [0, 16]
+_LUT_BIASED = ir.Constant(_I8X32, [(4 - 2 * bin(v).count("1")) % 256 for v in range(16)] * 2)
+_CHUNK_BIASED = 15  # steps of biased byte counters (15 * 16 = 240 < 256)
 
 
 @functools.cache
@@ -138,7 +141,8 @@ def split(a):  # pragma: no cover - compiled
 
 def _chunked(builder, steps, chunk, begin, body, end):
     """Emit ``for t in range(steps)`` in chunks of ``chunk`` steps: ``begin()`` before each chunk
-    (reset the byte counters), ``body(t)`` per step, ``end()`` after each chunk (widen them)."""
+    (reset the byte counters), ``body(t)`` per step, ``end(n)`` after each chunk of ``n`` steps
+    (widen them)."""
     one = ir.Constant(_I64, 1)
     size = ir.Constant(_I64, chunk)
     n_chunks = builder.udiv(builder.add(steps, ir.Constant(_I64, chunk - 1)), size)
@@ -149,7 +153,7 @@ def _chunked(builder, steps, chunk, begin, body, end):
         stop = builder.select(builder.icmp_signed("<", stop, steps), stop, steps)
         with cgutils.for_range_slice(builder, start, stop, one, inc=True) as (t, _):
             body(t)
-        end()
+        end(builder.sub(stop, start))
 
 
 def _portable(builder, arrays, ii, jj, width):
@@ -239,7 +243,7 @@ def tile(typingctx, alo, ahi, blo, bhi, i, j):
                         builder.add(builder.load(acc), builder.add(look_lo, look_hi)), acc
                     )
 
-        def widen():
+        def widen(_):
             for acc, lane in zip(counts, lanes, strict=True):
                 wide = builder.call(psadbw, [builder.load(acc), zero8])
                 builder.store(builder.add(builder.load(lane), wide), lane)
@@ -264,7 +268,8 @@ _SPLAT = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
 
 
 def tile_units(mode: str) -> int:
-    """Units per tile: 8 (two 4-unit vectors), 4 for ``"both"`` (it keeps two counters each)."""
+    """Units per tile: 8 (two 4-unit vectors), 4 for ``"both"`` (its four mask and value halves
+    per unit vector would not fit the 16 AVX2 registers twice)."""
     return 4 if mode == "both" else 8
 
 
@@ -355,8 +360,9 @@ def _units_tile(mode: str):
             )
             zero4 = ir.Constant(_I64X4, [0] * 4)
             zero8 = ir.Constant(_I8X32, [0] * 32)
-            # counters: [row][vector] of m & (x ^ w), then (both) [row][vector] of m
-            n_acc = TILE_ROWS * n_vec * (2 if mode == "both" else 1)
+            # counters [row][vector]: popcount(m & (x ^ w)); for "both" directly the product
+            # popcount(m) - 2 popcount(m & (x ^ w)), per byte biased by +8 into [0, 16]
+            n_acc = TILE_ROWS * n_vec
             lanes = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc)]
             counts = [cgutils.alloca_once(builder, _I8X32) for _ in range(n_acc)]
             store = counts if lut else lanes
@@ -371,6 +377,22 @@ def _units_tile(mode: str):
 
             def add(q, v):
                 builder.store(builder.add(builder.load(store[q]), count(v)), store[q])
+
+            def add_product(q, m, md):
+                """Counter ``q`` += popcount(m) - 2 popcount(md) (+ 8 per byte with the lookup)."""
+                if lut:
+                    look = [builder.bitcast(half, _I8X32) for half in (*m, *md)]
+                    value = builder.add(
+                        builder.add(builder.call(pshufb, [_LUT, look[0]]),
+                                    builder.call(pshufb, [_LUT, look[1]])),
+                        builder.add(builder.call(pshufb, [_LUT_BIASED, look[2]]),
+                                    builder.call(pshufb, [_LUT_BIASED, look[3]])),
+                    )  # fmt: skip
+                else:
+                    value = builder.sub(
+                        count(m), builder.mul(ir.Constant(_I64X4, [2] * 4), count(md))
+                    )
+                builder.store(builder.add(builder.load(store[q]), value), store[q])
 
             def splat(value):
                 v = builder.insert_element(zero4, value, ir.Constant(_I32, 0))
@@ -406,16 +428,22 @@ def _units_tile(mode: str):
                             m = None
                         if m is not None:
                             d = [builder.and_(m[q], d[q]) for q in range(2)]
-                        add(r * n_vec + v, d)
                         if mode == "both":
-                            add(TILE_ROWS * n_vec + r * n_vec + v, m)
+                            add_product(r * n_vec + v, m, d)
+                        else:
+                            add(r * n_vec + v, d)
 
-            def widen():
+            def widen(n_steps):
+                # "both": remove the bias, 8 per byte and step = 64 per 64-bit lane and step
+                bias = splat(builder.mul(n_steps, ir.Constant(_I64, 64)))
                 for acc, lane in zip(counts, lanes, strict=True) if lut else ():
                     wide = builder.call(psadbw, [builder.load(acc), zero8])
+                    if mode == "both":
+                        wide = builder.sub(wide, bias)
                     builder.store(builder.add(builder.load(lane), wide), lane)
 
-            _chunked(builder, words, _CHUNK if lut else 1 << 40, reset, step, widen)
+            chunk = (_CHUNK_BIASED if mode == "both" else _CHUNK) if lut else 1 << 40
+            _chunked(builder, words, chunk, reset, step, widen)
             i32x4 = ir.VectorType(_I32, 4)
             two = ir.Constant(_I64X4, [2] * 4)
             for r in range(TILE_ROWS):
@@ -425,14 +453,19 @@ def _units_tile(mode: str):
                         col = builder.add(jj, ir.Constant(_I64, 4 * v))
                         acc = builder.load(lanes[r * n_vec + v])
                         if mode == "both":
-                            count_live = builder.load(lanes[TILE_ROWS * n_vec + r * n_vec + v])
+                            count_live = None  # the counter is the product itself
                         elif mode == "wlive":
                             count_live = vec_at(la, col)
                         elif mode == "xlive":
                             count_live = splat(builder.load(builder.gep(la.data, [row])))
                         else:
                             count_live = splat(n_live)
-                        out = builder.trunc(builder.sub(count_live, builder.mul(two, acc)), i32x4)
+                        value = (
+                            acc
+                            if count_live is None
+                            else builder.sub(count_live, builder.mul(two, acc))
+                        )
+                        out = builder.trunc(value, i32x4)
                         offset = builder.add(builder.mul(row, n_units), col)
                         inside = builder.icmp_signed(
                             "<=", builder.add(col, ir.Constant(_I64, 4)), n_units
