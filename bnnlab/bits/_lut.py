@@ -47,7 +47,10 @@ from numba.extending import intrinsic
 
 __all__ = [
     "COLS",
+    "NO_HALVES",
     "ROWS",
+    "TILE_UNITS",
+    "TILE_UNITS_BOTH",
     "UNIT_MODES",
     "split",
     "split_rows",
@@ -59,6 +62,7 @@ __all__ = [
 ]
 
 ROWS, COLS = 4, 2  # the register tile: rows of A x rows of B
+NO_HALVES = (np.zeros((4, 4), dtype=np.uint64),) * 4  # the halves argument when no tile runs
 _CHUNK = 31  # vector steps a byte accumulator takes before it could overflow (31 * 8 < 256)
 _NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
 _FOUR = np.uint64(4)
@@ -90,18 +94,14 @@ def target_isa() -> dict[str, bool]:
         features = ll.get_host_cpu_features().flatten() if not config.CPU_NAME else ""
     mod = ir.Module(name="bnnlab_isa_probe")
     mod.triple = ll.get_process_triple()
-    for name, ty, op in (
-        ("add", ir.VectorType(_I32, 8), "add"),
-        ("pop", ir.VectorType(_I64, 8), "ctpop"),
-    ):
-        fn = ir.Function(mod, ir.FunctionType(ty, [ty, ty]), name=f"probe_{name}")
-        builder = ir.IRBuilder(fn.append_basic_block())
-        x, y = fn.args
-        if op == "add":
-            builder.ret(builder.add(x, y))
-        else:
-            ctpop = ir.Function(mod, ir.FunctionType(ty, [ty]), name="llvm.ctpop.v8i64")
-            builder.ret(builder.call(ctpop, [builder.xor(x, y)]))
+    i32x8, i64x8 = ir.VectorType(_I32, 8), ir.VectorType(_I64, 8)
+    add = ir.Function(mod, ir.FunctionType(i32x8, [i32x8, i32x8]), name="probe_add")
+    builder = ir.IRBuilder(add.append_basic_block())
+    builder.ret(builder.add(*add.args))
+    pop = ir.Function(mod, ir.FunctionType(i64x8, [i64x8]), name="probe_pop")
+    ctpop = ir.Function(mod, ir.FunctionType(i64x8, [i64x8]), name="llvm.ctpop.v8i64")
+    builder = ir.IRBuilder(pop.append_basic_block())
+    builder.ret(builder.call(ctpop, list(pop.args)))
     target = ll.Target.from_triple(mod.triple)
     machine = target.create_target_machine(cpu=cpu, features=features, opt=2)
     parsed = ll.parse_assembly(str(mod))
@@ -137,6 +137,18 @@ def split(a):  # pragma: no cover - compiled
     """``(lo, hi)``: the low and high nibbles of each byte of ``a`` (M, W), rows padded with zero
     words to a multiple of 4 words (one 256-bit vector); zero pads add nothing to a popcount."""
     return _halves(a, a.shape[0], (a.shape[1] + 3) // 4 * 4)
+
+
+def _avx2(builder):
+    """``(pshufb, psadbw)``: the AVX2 byte shuffle and sum-of-absolute-differences intrinsics."""
+    mod = builder.module
+    pshufb = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(_I8X32, [_I8X32, _I8X32]), "llvm.x86.avx2.pshuf.b"
+    )
+    psadbw = cgutils.get_or_insert_function(
+        mod, ir.FunctionType(_I64X4, [_I8X32, _I8X32]), "llvm.x86.avx2.psad.bw"
+    )
+    return pshufb, psadbw
 
 
 def _chunked(builder, steps, chunk, begin, body, end):
@@ -191,28 +203,24 @@ def tile(typingctx, alo, ahi, blo, bhi, i, j):
     ``alo``/``ahi`` and ``blo``/``bhi`` are the :func:`split` halves of A and B (C-contiguous
     uint64, rows a multiple of 4 words); rows ``i .. i + 3`` of A and ``j, j + 1`` of B must exist.
     """
-    arr = types.Array(types.uint64, 2, "C")
-    if not all(t == arr for t in (alo, ahi, blo, bhi)):
+    if not all(_words(t) for t in (alo, ahi, blo, bhi)):
         return None
     if not (isinstance(i, types.Integer) and isinstance(j, types.Integer)):
         return None
     ret = types.UniTuple(types.int64, ROWS * COLS)
 
     def codegen(context, builder, signature, args):
-        arrays = [context.make_array(arr)(context, builder, a) for a in args[:4]]
+        arrays = [
+            context.make_array(ty)(context, builder, a)
+            for ty, a in zip(signature.args[:4], args[:4], strict=True)
+        ]
         ii = context.cast(builder, args[4], signature.args[4], types.int64)
         jj = context.cast(builder, args[5], signature.args[5], types.int64)
         width = builder.extract_value(arrays[0].shape, 1)  # words per row, a multiple of 4
         if not target_isa()["avx2"]:
             return context.make_tuple(builder, ret, _portable(builder, arrays, ii, jj, width))
         steps = builder.udiv(width, ir.Constant(_I64, 4))
-        mod = builder.module
-        pshufb = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(_I8X32, [_I8X32, _I8X32]), "llvm.x86.avx2.pshuf.b"
-        )
-        psadbw = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(_I64X4, [_I8X32, _I8X32]), "llvm.x86.avx2.psad.bw"
-        )
+        pshufb, psadbw = _avx2(builder)
 
         def row(array, first, offset):
             start = builder.mul(builder.add(first, ir.Constant(_I64, offset)), width)
@@ -267,10 +275,13 @@ TILE_ROWS = 4  # rows of x per tile
 _SPLAT = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
 
 
+TILE_UNITS = 8  # units per tile (two 4-unit vectors)
+TILE_UNITS_BOTH = 4  # with both operands ternary: four halves per unit vector fit 16 registers once
+
+
 def tile_units(mode: str) -> int:
-    """Units per tile: 8 (two 4-unit vectors), 4 for ``"both"`` (its four mask and value halves
-    per unit vector would not fit the 16 AVX2 registers twice)."""
-    return 4 if mode == "both" else 8
+    """Units per tile of ``mode``: :data:`TILE_UNITS`, :data:`TILE_UNITS_BOTH` for ``"both"``."""
+    return TILE_UNITS_BOTH if mode == "both" else TILE_UNITS
 
 
 @njit(cache=True)
@@ -307,7 +318,9 @@ def _units_tile(mode: str):
     ``live[i + r]`` (xlive: int64 (n4,)), ``popcount(m)`` counted here (both).
 
     Per word and row the row's halves are broadcast to the 4 units' lanes, then looked up as in
-    :func:`tile` (two ``vpshufb`` per popcount) into byte counters widened every 31 words; the
+    :func:`tile` (two ``vpshufb`` per popcount) into byte counters widened every 31 words; for
+    ``"both"`` one counter holds ``popcount(m) - 2 popcount(m & (x ^ w))`` per byte, biased by +8
+    (a second table, ``4 - 2 popcount``), widened every 15 words with the bias removed. The
     results are stored as int32 vectors. Without AVX2 the same code uses ``ctpop`` on 4 x i64.
     """
     n_vec = tile_units(mode) // 4
@@ -347,16 +360,10 @@ def _units_tile(mode: str):
             n_rows = builder.extract_value(ha.shape, 0)
             n_units = builder.extract_value(ha.shape, 1)
             lut = target_isa()["avx2"]
-            mod = builder.module
             if lut:
-                pshufb = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(_I8X32, [_I8X32, _I8X32]), "llvm.x86.avx2.pshuf.b"
-                )
-                psadbw = cgutils.get_or_insert_function(
-                    mod, ir.FunctionType(_I64X4, [_I8X32, _I8X32]), "llvm.x86.avx2.psad.bw"
-                )
+                pshufb, psadbw = _avx2(builder)
             ctpop = cgutils.get_or_insert_function(
-                mod, ir.FunctionType(_I64X4, [_I64X4]), "llvm.ctpop.v4i64"
+                builder.module, ir.FunctionType(_I64X4, [_I64X4]), "llvm.ctpop.v4i64"
             )
             zero4 = ir.Constant(_I64X4, [0] * 4)
             zero8 = ir.Constant(_I8X32, [0] * 32)

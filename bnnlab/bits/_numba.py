@@ -9,10 +9,11 @@ Design
   AVX-512 VPOPCNTDQ or to the ``vpshufb`` nibble-lookup + ``vpsadbw`` sequence on AVX2 (check with
   ``python -m bnnlab.bits._asm``; documented in docs/performance.md).
 * GEMM: a 4 x 2 register tile (4 rows of A, 2 rows of B: 6 loads feed 8 XOR+popcount+add per word)
-  with the word loop innermost; on AVX2 targets without VPOPCNTDQ the full tiles run the
-  nibble-lookup tile of :mod:`bnnlab.bits._lut` instead (6 vector ops per 4 word pairs instead of
-  LLVM's 9; about 1.3-1.4x faster on Zen 3), chosen per target CPU by :func:`_kernel`, and B split into column blocks of about ``_B_BLOCK_BYTES`` so the
-  block stays in L2 while every row tile of A streams over it. Edges (M % 4, N % 2) use smaller
+  with the word loop innermost, and B split into column blocks of about ``_B_BLOCK_BYTES`` so the
+  block stays in L2 while every row tile of A streams over it. On AVX2 targets without VPOPCNTDQ
+  the full tiles run the nibble-lookup tile of :mod:`bnnlab.bits._lut` instead (6 vector ops per
+  4 word pairs instead of LLVM's 9; about 1.3x faster on Zen 3), chosen per target by
+  :func:`_kernel`. Edges (M % 4, N % 2) use smaller
   tiles of the same loop.
 * The fused sign kernel is the same loop with a different store: the comparison
   ``dot >= threshold`` is written straight into packed output words, so no (M, N) int array exists.
@@ -45,6 +46,7 @@ __all__ = [
     "popcount_cols",
     "popcount_rows",
     "prefetch",
+    "sign_words",
     "subtract_zero_inputs",
     "subtract_zero_update",
     "subtract_zero_weights",
@@ -132,6 +134,21 @@ def pack_signs64(typingctx, row, base):
         return context.make_tuple(builder, signature.return_type, [ge, ne])
 
     return types.UniTuple(types.uint64, 2)(row, base), codegen
+
+
+@njit(cache=True, inline="always")
+def sign_words(row, base):  # pragma: no cover - compiled
+    """``(ge, ne)`` of :func:`pack_signs64` for ``row[base:base + 64]`` of an int32 row, also
+    when fewer than 64 entries are left (the missing bits are 0)."""
+    if base + 64 <= row.shape[0]:
+        return pack_signs64(row, base)
+    ge = np.uint64(0)
+    ne = np.uint64(0)
+    for b in range(row.shape[0] - base):
+        v = row[base + b]
+        ge |= np.uint64(v >= 0) << np.uint64(b)
+        ne |= np.uint64(v != 0) << np.uint64(b)
+    return ge, ne
 
 
 def _clipped(op: str):
@@ -302,16 +319,13 @@ def _kernel(kernel: str | None, m: int, n: int) -> str:
     return kernel if m >= 4 and n >= 2 else "ctpop"
 
 
-_NO_HALVES = (np.zeros((4, 4), dtype=np.uint64),) * 4  # the halves argument of the ctpop tile
-
-
 def _gemm(a, b, k, out, bits, th, sign, kernel=None):
     m, w = a.shape
     lut = _kernel(kernel, m, b.shape[0]) == "lut"
     words = 2 * ((w + 3) // 4 * 4) if lut else w  # the lookup tile streams both halves of B
     jb = max(2, (_B_BLOCK_BYTES // (8 * words)) // 2 * 2)
     threads = _threads(m * b.shape[0] * w, -(-m // 4))
-    halves = (*_lut.split(a), *_lut.split(b)) if lut else _NO_HALVES
+    halves = (*_lut.split(a), *_lut.split(b)) if lut else _lut.NO_HALVES
     if threads == 1:
         (_sign_serial if sign else _dot_serial)(a, b, halves, lut, k, out, bits, th, jb)
         return
@@ -542,7 +556,7 @@ def outer_update_units(ht, x, e, step, lo, hi):
     narrow = lo - step >= info.min and hi + step <= info.max
     kind = ht.dtype.type if narrow else _wide(ht)
     xs = _unpack_steps(x, used, kind(step), kind(-step), np.empty((x.shape[0], n_in), dtype=kind))
-    bounds = (ht.dtype.type(lo), ht.dtype.type(hi)) if narrow else (kind(lo), kind(hi))
+    bounds = (kind(lo), kind(hi))
     threads = _threads(4 * n_in * samples.size, n_out)
     if threads == 1:
         _update_units_serial(ht, xs, ptr, samples, signs, *bounds)

@@ -47,14 +47,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from bnnlab.bits._lut import split_rows, split_units, units_tiles
-from bnnlab.bits._numba import pack_signs64, popcount, prefetch
+from bnnlab.bits._lut import (
+    NO_HALVES,
+    TILE_UNITS,
+    TILE_UNITS_BOTH,
+    split_rows,
+    split_units,
+    units_tiles,
+)
+from bnnlab.bits._numba import popcount, prefetch, sign_words
 
 __all__ = ["forward_layer", "reinforce", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
-_NO_HALF = np.zeros((4, 4), dtype=np.uint64)  # the halves argument of the ctpop path
 _units_plain = units_tiles["plain"]
 _units_wlive = units_tiles["wlive"]
 _units_xlive = units_tiles["xlive"]
@@ -132,16 +138,16 @@ def _rows_lut(xs, ws, has_xl, has_wl, n_in, wlive, xlive, h, i0):
     :mod:`bnnlab.bits._lut` (``xs``/``ws``: the nibble halves; rows past ``h`` are skipped)."""
     k = h.shape[1]
     if has_xl and has_wl:
-        for j in range(0, k, 4):
+        for j in range(0, k, TILE_UNITS_BOTH):
             _units_both(xs, ws, wlive, n_in, h, i0, j)
     elif has_xl:
-        for j in range(0, k, 8):
+        for j in range(0, k, TILE_UNITS):
             _units_xlive(xs, ws, xlive, n_in, h, i0, j)
     elif has_wl:
-        for j in range(0, k, 8):
+        for j in range(0, k, TILE_UNITS):
             _units_wlive(xs, ws, wlive, n_in, h, i0, j)
     else:
-        for j in range(0, k, 8):
+        for j in range(0, k, TILE_UNITS):
             _units_plain(xs, ws, wlive, n_in, h, i0, j)
 
 
@@ -153,15 +159,7 @@ def _row_tail(h, ab, al, s, hb, zero, i):
     kw = hb.shape[1]
     hrow = h[i]
     for q in range(kw):  # the signs of 64 units at once: a vector compare and a movemask
-        if q * 64 + 64 <= k:
-            vw, lw = pack_signs64(hrow, q * 64)
-        else:
-            vw = np.uint64(0)
-            lw = np.uint64(0)
-            for b in range(k - q * 64):
-                v = hrow[q * 64 + b]
-                vw |= np.uint64(v >= 0) << np.uint64(b)
-                lw |= np.uint64(v != 0) << np.uint64(b)
+        vw, lw = sign_words(hrow, q * 64)
         ab[i, q] = vw
         if zero:
             al[i, q] = lw
@@ -230,10 +228,11 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
     threads : int                       rows are split into this many chunks (at most one per 16
                                         rows), run in parallel on numba's threads; the result does
                                         not depend on it
-    lut : bool                          the products by the AVX2 nibble-lookup tile of
-                                        :mod:`bnnlab.bits._lut` (4 rows x 4 units, the operands
-                                        split into nibble halves here), else by LLVM ``ctpop``
-                                        row by row; the same integers either way
+    lut : bool                          the products by the AVX2 nibble-lookup tiles of
+                                        :mod:`bnnlab.bits._lut` (4 rows x 8 units, 4 x 4 when
+                                        both operands are ternary; the operands split into
+                                        nibble halves here), else by LLVM ``ctpop`` row by row;
+                                        the same integers either way
 
     Returns
     -------
@@ -268,8 +267,7 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
         xs = (x_lo, x_hi, xm_lo, xm_hi)
         ws = (w_lo, w_hi, wm_lo, wm_hi)
     else:
-        xs = (_NO_HALF, _NO_HALF, _NO_HALF, _NO_HALF)
-        ws = xs
+        xs = ws = NO_HALVES
     if threads > 1 and n >= 32:
         _forward_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws,
                           xlive, h, ab, al, s, min(threads, n // 16))  # fmt: skip
@@ -370,17 +368,8 @@ def _update_units(
             d = np.int32(step * sgn[e])
             for i in range(n_in):
                 wr[i] = wr[i] + d * np.int32(row[i])
-        for wi in range(words):
-            base = wi * 64
-            if base + 64 <= n_in:  # 64 signs at once: a vector compare and a movemask
-                vb, lb = pack_signs64(wr, base)
-            else:
-                vb = np.uint64(0)
-                lb = np.uint64(0)
-                for b in range(n_in - base):
-                    v = wr[base + b]
-                    vb |= np.uint64(v >= 0) << np.uint64(b)
-                    lb |= np.uint64(v != 0) << np.uint64(b)
+        for wi in range(words):  # 64 signs at once: a vector compare and a movemask
+            vb, lb = sign_words(wr, wi * 64)
             wbits[wi, j] = vb
             if has_wl:
                 wlive[wi, j] = lb
@@ -465,12 +454,8 @@ def update_columns(
                 xd[r, wi * 64 + b] = np.int8(
                     (2 * np.int64((bw >> sh) & _ONE) - 1) * np.int64((live >> sh) & _ONE)
                 )
-    # per touched unit: its column sum over the selected samples (contiguous int8 rows,
-    # vectorised), added to the unit's contiguous row of W^T, whose packed words are rebuilt in
-    # the same pass; untouched units are not visited
-    # per touched unit: its column sum over the selected samples (contiguous int8 rows,
-    # vectorised), added to the unit's contiguous row of W^T, whose packed words are rebuilt in
-    # the same pass; untouched units are not visited
+    # per touched unit: the selected samples' input rows added into the unit's contiguous row of
+    # W^T, whose packed words are rebuilt in the same pass; untouched units are not visited
     if threads > 1 and ncols >= 64:
         _update_parallel(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step,
                          min(threads, ncols // 32))  # fmt: skip

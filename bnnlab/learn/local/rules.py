@@ -151,14 +151,14 @@ def choice_without_replacement(rng: np.random.Generator, size: int, hits: int) -
     take Floyd's branch, ``size <= 2^27`` and the replay matched this numpy's ``choice`` (checked
     once per process); else numpy's ``choice`` itself.
     """
-    numpy = (
+    use_numpy = (
         hits == 0
         or size > _REPLAY_MAX  # the replay's bitmap has `size` bits; numpy's hash set O(hits)
         or (size > 10000 and hits > size // 20)  # numpy's tail shuffle: as fast as a replay
         or type(rng.bit_generator) is not np.random.PCG64
         or not _replay_matches_numpy()
     )
-    if numpy:
+    if use_numpy:
         return rng.choice(size, size=hits, replace=False, shuffle=False)
     return _replay(rng, size, hits)
 
@@ -172,7 +172,7 @@ def _replay(rng: np.random.Generator, size: int, hits: int) -> np.ndarray:
     n_raw = max(1, (hits + 64 + 1) // 2)  # room for about 64 rejections
     while True:
         raw = np.asarray(bg.random_raw(n_raw), dtype=np.uint64)
-        pos, used = _choice.floyd(pre, _halves(raw), size, hits)
+        pos, used = _choice.floyd(pre, _uint32_words(raw), size, hits)
         if used >= 0:
             break
         bg.state = start  # ran out: again with twice the words
@@ -192,7 +192,7 @@ def _replay(rng: np.random.Generator, size: int, hits: int) -> np.ndarray:
     return pos
 
 
-def _halves(raw: np.ndarray) -> np.ndarray:
+def _uint32_words(raw: np.ndarray) -> np.ndarray:
     """The 32-bit words of raw 64-bit outputs in ``next_uint32`` order: low half, then high."""
     if sys.byteorder == "little":
         return raw.view(np.uint32)
