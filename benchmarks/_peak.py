@@ -1,9 +1,10 @@
 """Machine facts for the bit-kernel benchmarks: popcount peak measured at run time, BLAS, CPU model.
 
-The popcount peak is the throughput of the GEMM's own inner instruction sequence (the 4 x 2
-register tile the GEMM runs on this CPU: the AVX2 nibble-lookup tile of ``bnnlab.bits._lut``, or
-LLVM ``ctpop`` in ``bnnlab.bits._numba._rows``) on operands that stay in L1, one independent copy
-per thread, so that nothing but that sequence limits it. A kernel reaching it would be bound by
+The popcount peak is the throughput of the GEMM's own inner instruction sequence (the register
+tile the GEMM runs on this CPU for a large product: the AVX2 table-lookup tile of
+``bnnlab.bits._tmac``, the AVX2 nibble-lookup tile of ``bnnlab.bits._lut``, or LLVM ``ctpop`` in
+``bnnlab.bits._numba._rows``) on operands that stay in L1, one independent copy per thread, so
+that nothing but that sequence limits it. A kernel reaching it would be bound by
 the popcount instructions alone; the fraction of it that a GEMM reaches shows what cache traffic,
 edges and threading cost. Nothing is hard-coded.
 """
@@ -21,7 +22,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from bnnlab.bits import _lut
+from bnnlab.bits import _lut, _tmac
 from bnnlab.bits import _numba as nbk
 
 _L1_ROWS = 8  # rows of A and of B in the L1-resident problem
@@ -41,9 +42,38 @@ def _peak_kernel(a, b, lut, out, bits, th, reps):
                       b.shape[1])  # fmt: skip
 
 
+# the table-lookup tile: one group of 4 row vectors (128 rows) of 12 words (192 nibble steps,
+# 128 x 192 B = 24 KiB of A, inside a 32 KiB L1d) against _TMAC_COLS columns
+_TMAC_WORDS = 12
+_TMAC_COLS = 8
+
+
+@njit(cache=True, parallel=True)
+def _peak_tmac(ax, bn, tabs, reps):
+    for p in prange(ax.shape[0]):
+        dst = np.zeros((_tmac.GROUP * _tmac.BLOCK, 64), dtype=np.int32)
+        for _ in range(reps):
+            for j in range(0, bn.shape[1], _tmac.COLS):
+                _tmac.tile4(ax[p], bn[p], tabs, 0, j, 0, bn.shape[2], dst, j)
+
+
+def _tmac_operands(threads: int):
+    rng = np.random.default_rng(0)
+    rows = _tmac.GROUP * _tmac.BLOCK
+    ax = np.empty((threads, 1, rows * 16 * _TMAC_WORDS), dtype=np.uint8)
+    bn = np.empty((threads, _TMAC_COLS, 16 * _TMAC_WORDS), dtype=np.uint8)
+    for p in range(threads):
+        a = rng.integers(0, 2**63, size=(rows, _TMAC_WORDS), dtype=np.uint64)
+        b = rng.integers(0, 2**63, size=(_TMAC_COLS, _TMAC_WORDS), dtype=np.uint64)
+        _tmac.nibble_rows(a, ax[p])
+        _tmac.nibble_cols(b, bn[p])
+    return ax, bn, rows * _TMAC_COLS * _TMAC_WORDS
+
+
 def gemm_kernel() -> str:
-    """The tile the numba GEMM runs on this CPU: ``"lut"`` or ``"ctpop"``."""
-    return nbk._kernel(None, 4, 2)
+    """The tile the numba GEMM runs on this CPU for a 1024 x 1024 product: ``"tmac"``, ``"lut"``
+    or ``"ctpop"``."""
+    return nbk._kernel(None, 1024, 1024)
 
 
 def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> float:
@@ -52,22 +82,33 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
     The best of ``repeats`` runs, not the median: a peak is what the machine can do, and on a shared
     machine slower runs only measure the other tenants.
     """
-    lut = gemm_kernel() == "lut"
-    rng = np.random.default_rng(0)
-    shape = (threads, _L1_ROWS, _L1_WORDS)
-    a = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
-    b = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
-    out = np.empty((threads, _L1_ROWS, _L1_ROWS), dtype=np.int32)
-    words_per_rep = _L1_ROWS * _L1_ROWS * _L1_WORDS
-    unused = (np.zeros((1, 1), dtype=np.uint64), np.zeros(1, dtype=np.int32))
+    kernel = gemm_kernel()
+    if kernel == "tmac":
+        ax, bn, words_per_rep = _tmac_operands(threads)
+
+        def run(reps):
+            _peak_tmac(ax, bn, _tmac.TABLES, reps)
+    else:
+        lut = kernel == "lut"
+        rng = np.random.default_rng(0)
+        shape = (threads, _L1_ROWS, _L1_WORDS)
+        a = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
+        b = rng.integers(0, 2**63, size=shape, dtype=np.uint64)
+        out = np.empty((threads, _L1_ROWS, _L1_ROWS), dtype=np.int32)
+        words_per_rep = _L1_ROWS * _L1_ROWS * _L1_WORDS
+        unused = (np.zeros((1, 1), dtype=np.uint64), np.zeros(1, dtype=np.int32))
+
+        def run(reps):
+            _peak_kernel(a, b, lut, out, *unused, reps)
+
     previous = numba.get_num_threads()
     numba.set_num_threads(threads)
     try:
-        _peak_kernel(a, b, lut, out, *unused, 1)
+        run(1)
         reps = 64
         while True:  # calibrate to ~seconds / repeats per measurement
             t0 = time.perf_counter()
-            _peak_kernel(a, b, lut, out, *unused, reps)
+            run(reps)
             dt = time.perf_counter() - t0
             if dt > seconds / repeats or reps > 1 << 24:
                 break
@@ -75,7 +116,7 @@ def popcount_peak(threads: int, *, seconds: float = 0.3, repeats: int = 5) -> fl
         rates = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            _peak_kernel(a, b, lut, out, *unused, reps)
+            run(reps)
             rates.append(threads * reps * words_per_rep / (time.perf_counter() - t0))
     finally:
         numba.set_num_threads(previous)

@@ -101,11 +101,13 @@ def _interleaved(benchmark, fn, other, rounds: int, *, threads: int | None = Non
 
 
 def _tiles_alternating(a, b, k, out, f32, rounds: int = 7) -> dict:
-    """Both GEMM tiles and float32 in alternation, back to back (warm caches, no settle pause),
-    ``rounds`` times; medians of each and of the per-round ratios. Printed as context: the lookup
-    tile against LLVM's ctpop tile (the kernel before it) on the same data in the same minute."""
+    """The GEMM tiles and float32 in alternation, back to back (warm caches, no settle pause),
+    ``rounds`` times; medians of each and of the per-round ratios. Printed as context: the
+    table-lookup tile against the nibble-lookup tile and LLVM's ctpop tile (the kernels before
+    it) on the same data in the same minute."""
     fns = {
         "float32": f32,
+        "tmac": lambda: nbk.xnor_gemm(a, b, k, out, kernel="tmac"),
         "lut": lambda: nbk.xnor_gemm(a, b, k, out, kernel="lut"),
         "ctpop": lambda: nbk.xnor_gemm(a, b, k, out, kernel="ctpop"),
     }
@@ -117,14 +119,16 @@ def _tiles_alternating(a, b, k, out, f32, rounds: int = 7) -> dict:
             times[name].append(median_seconds(fn, repeats=1, warmup=0))
     t = {name: np.array(v) for name, v in times.items()}
     res = {f"seconds_{name}": float(np.median(v)) for name, v in t.items()}
-    res["ratio_lut"] = float(np.median(t["float32"] / t["lut"]))
-    res["ratio_ctpop"] = float(np.median(t["float32"] / t["ctpop"]))
+    for name in ("tmac", "lut", "ctpop"):
+        res[f"ratio_{name}"] = float(np.median(t["float32"] / t[name]))
+    res["tmac_over_lut"] = float(np.median(t["lut"] / t["tmac"]))
     res["lut_over_ctpop"] = float(np.median(t["ctpop"] / t["lut"]))
     print(
         f"[bits bench]   alternating, {rounds} rounds: float32 {res['seconds_float32'] * 1e3:.1f} ms, "
-        f"lookup tile {res['seconds_lut'] * 1e3:.1f} ms ({res['ratio_lut']:.1f}x), ctpop tile "
-        f"{res['seconds_ctpop'] * 1e3:.1f} ms ({res['ratio_ctpop']:.1f}x); lookup / ctpop "
-        f"{res['lut_over_ctpop']:.2f}x"
+        f"table-lookup tile {res['seconds_tmac'] * 1e3:.1f} ms ({res['ratio_tmac']:.1f}x), "
+        f"nibble-lookup tile {res['seconds_lut'] * 1e3:.1f} ms ({res['ratio_lut']:.1f}x), ctpop "
+        f"tile {res['seconds_ctpop'] * 1e3:.1f} ms ({res['ratio_ctpop']:.1f}x); table / nibble "
+        f"{res['tmac_over_lut']:.2f}x, nibble / ctpop {res['lut_over_ctpop']:.2f}x"
     )
     return res
 
@@ -181,7 +185,7 @@ def test_bench_xnor_gemm(benchmark, name):
     if name == "1024x1024x4096":
         line = _header() + "\n" + line
     print(line)
-    if gemm_kernel() == "lut":
+    if gemm_kernel() != "ctpop":
         benchmark.extra_info["alternating"] = _tiles_alternating(a, b, k, out, lambda: af @ bft)
 
 
@@ -219,7 +223,7 @@ def test_bench_xnor_gemm_single_core(benchmark, monkeypatch):
         f"{res['ratio']:.1f}x; 1-thread popcount peak {peak / 1e9:.2f} Gword/s, best run reached "
         f"{100 * fraction:.0f}%"
     )
-    if gemm_kernel() == "lut":
+    if gemm_kernel() != "ctpop":
         with threadpool_limits(limits=1, user_api="blas"):
             alternating = _tiles_alternating(a, b, k, out, lambda: af @ bft)
         benchmark.extra_info["alternating"] = alternating

@@ -13,14 +13,24 @@ def test_host_tile_loop_uses_the_best_popcount_of_this_cpu():
     if feats.get("avx512vpopcntdq"):
         assert rep["kernel"] == "ctpop" and c["vpopcntq"] > 0
     elif feats.get("avx2"):
-        # the nibble-lookup tile: per vector step of the 4 x 2 tile two vpxor, two vpshufb and two
-        # vpaddb per entry; no nibble masking or shifting and no vpsadbw left in the loop
-        assert rep["kernel"] == "lut"
-        assert c["vpshufb"] == c["vpxor"] == c["vpaddb"] == 16
-        assert c["vpsadbw"] == c["vpsrlw"] == c["vpand"] == 0
+        # the table-lookup tile: per nibble step of the 4 x 2 tile 2 table broadcasts, then one
+        # vpshufb and one vpaddb per (row vector, column); no XOR, masking, shifting or vpsadbw
+        assert rep["kernel"] == "tmac"
+        assert c["vpshufb"] == c["vpaddb"] == 4 * c["vbroadcasti128"] > 0
+        assert c["vpxor"] == c["vpsadbw"] == c["vpsrlw"] == c["vpand"] == 0
     else:
         assert c["popcntq"] > 0 or c["vpshufb"] > 0
     assert rep["loop"][-1].lstrip().startswith("j")  # a real loop: ends in its back-edge
+
+
+def test_host_nibble_lookup_tile_loop():
+    if not ll.get_host_cpu_features().get("avx2"):
+        pytest.skip("the nibble-lookup tile needs AVX2")
+    # per vector step of the 4 x 2 tile two vpxor, two vpshufb and two vpaddb per entry; no
+    # nibble masking or shifting and no vpsadbw left in the loop
+    c = _asm.report(None, "lut")["counts"]
+    assert c["vpshufb"] == c["vpxor"] == c["vpaddb"] == 16
+    assert c["vpsadbw"] == c["vpsrlw"] == c["vpand"] == 0
 
 
 @pytest.mark.slow
@@ -33,8 +43,9 @@ def test_avx512_vpopcntdq_target_emits_vpopcntq():
 
 
 @pytest.mark.slow
-def test_avx2_target_without_vpopcntdq_runs_the_lookup_tile():
-    # compiled (not run) for Haswell (AVX2, no AVX-512): the lookup tile whatever the host has
+def test_avx2_target_without_vpopcntdq_runs_the_table_lookup_tile():
+    # compiled (not run) for Haswell (AVX2, no AVX-512): the table-lookup tile whatever the host has
     rep = _asm.report("haswell")
-    assert rep["cpu"] == "haswell" and rep["kernel"] == "lut"
-    assert rep["counts"]["vpshufb"] == 16 and rep["counts"]["vpsadbw"] == 0
+    assert rep["cpu"] == "haswell" and rep["kernel"] == "tmac"
+    c = rep["counts"]
+    assert c["vpshufb"] == 4 * c["vbroadcasti128"] > 0 and c["vpsadbw"] == c["vpxor"] == 0

@@ -4,16 +4,16 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import llvmlite.binding as ll
 import numpy as np
 import pytest
 
-from bnnlab.bits import _lut, _numba, _numpy, pack
+from bnnlab.bits import _lut, _numba, _numpy
 
-needs_avx2 = pytest.mark.skipif(
-    not _lut.target_isa()["avx2"], reason="the lookup tile needs an AVX2 target"
-)
+sys.path.insert(0, str(Path(__file__).parent))
+from gemm_cases import check_against_the_oracle, needs_avx2, operands
 
 # (M, N, K): one tile; ragged edges (M % 4, N % 2, words % 4); byte counters at 31 vector steps
 # (one full chunk), 32 (a chunk and one step), 62, 63 (two chunks and a bit); wide products
@@ -30,35 +30,16 @@ SHAPES = [
 ]
 
 
-def _operands(m, n, k, pattern, rng):
-    a = rng.random((m, k)) < 0.5
-    if pattern == "opposite":  # every bit differs: the largest byte counts (8 per step)
-        b = ~a[np.arange(n) % m]
-    elif pattern == "equal":
-        b = a[np.arange(n) % m]
-    else:
-        b = rng.random((n, k)) < 0.5
-    return pack(a), pack(b)
-
-
 @needs_avx2
 @pytest.mark.parametrize("m,n,k", SHAPES)
 @pytest.mark.parametrize("pattern", ["random", "opposite", "equal"])
 def test_lookup_tile_gemm_and_sign_match_the_oracle(m, n, k, pattern, rng):
-    a, b = _operands(m, n, k, pattern, rng)
-    want = _numpy.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32))
-    got = _numba.xnor_gemm(a, b, k, np.full((m, n), -7, dtype=np.int32), kernel="lut")
-    assert np.array_equal(got, want)
-    th = rng.integers(-k, k + 1, size=n).astype(np.int32)
-    shape = (m, -(-n // 64))
-    want_s = _numpy.xnor_gemm_sign(a, b, k, th, np.empty(shape, dtype=np.uint64))
-    got_s = _numba.xnor_gemm_sign(a, b, k, th, np.full(shape, 5, np.uint64), kernel="lut")
-    assert np.array_equal(got_s, want_s)
+    check_against_the_oracle(m, n, k, pattern, rng, "lut")
 
 
 @needs_avx2
 def test_lookup_tile_threaded_matches_serial(monkeypatch, rng):
-    a, b = _operands(37, 21, 1000, "random", rng)
+    a, b = operands(37, 21, 1000, "random", rng)
     serial = _numba.xnor_gemm(a, b, 1000, np.empty((37, 21), dtype=np.int32), kernel="lut")
     monkeypatch.setattr(_numba, "_PARALLEL_MIN_WORDS", 1)
     threaded = _numba.xnor_gemm(a, b, 1000, np.empty((37, 21), dtype=np.int32), kernel="lut")
@@ -85,7 +66,7 @@ def test_kernel_choice():
     want = "lut" if isa["avx2"] and not isa["avx512vpopcntdq"] else "ctpop"
     assert _numba._kernel(None, 4, 2) == want
     assert _numba._kernel("lut", 3, 2) == _numba._kernel("lut", 4, 1) == "ctpop"  # no full tile
-    with pytest.raises(ValueError, match=r"^kernel: expected 'lut', 'ctpop' or None"):
+    with pytest.raises(ValueError, match=r"^kernel: expected 'tmac', 'lut', 'ctpop' or None"):
         _numba._kernel("avx", 4, 2)
 
 
@@ -107,6 +88,7 @@ def test_target_isa_follows_numba_cpu_name(cpu, avx2, vpopcntdq, tmp_path):
 @pytest.mark.slow
 def test_lookup_tile_on_a_target_without_avx2_falls_back_to_scalar_popcounts(tmp_path):
     # compiled for generic x86-64 (no AVX2) and run here: the tiles' portable code paths, forced
+    # (the nibble-lookup and the table-lookup GEMM tiles, the learner's forward tiles)
     code = """
 import json, numpy as np
 from bnnlab.bits import _lut, _numba, _numpy, pack
@@ -115,8 +97,9 @@ ok = []
 for m, n, k in [(4, 2, 64), (9, 7, 130), (12, 6, 2100)]:
     a, b = pack(rng.random((m, k)) < 0.5), pack(rng.random((n, k)) < 0.5)
     want = _numpy.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32))
-    got = _numba.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32), kernel="lut")
-    ok.append(bool(np.array_equal(got, want)))
+    for kernel in ("lut", "tmac"):
+        got = _numba.xnor_gemm(a, b, k, np.empty((m, n), dtype=np.int32), kernel=kernel)
+        ok.append(bool(np.array_equal(got, want)))
 # the learner's forward tiles (every mask mode) against LLVM ctpop row by row
 from bnnlab.learn.local import _fused
 xb, xl = rng.integers(0, 2**63, size=(2, 9, 3), dtype=np.uint64)
@@ -136,7 +119,7 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
-    assert rep["ok"] == [True] * 7
+    assert rep["ok"] == [True] * 10
 
 
 def test_pack_signs64_against_a_bit_loop(rng):

@@ -2,11 +2,11 @@
 
 ``python -m bnnlab.bits._asm [CPU ...]`` prints, for the host and each named LLVM CPU (for example
 ``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), which tile the GEMM
-runs there (:func:`bnnlab.bits._numba._kernel`: the AVX2 nibble-lookup tile of
-:mod:`bnnlab.bits._lut` or LLVM's ``ctpop`` in :func:`bnnlab.bits._numba._tile_ctpop`, both
-inlined into the GEMM entry ``_dot_serial``), the innermost loop that holds the
-popcounts, and how many ``vpopcntq``, ``vpshufb``, ``vpsadbw``, scalar ``popcnt`` and the other
-vector ops it contains. Other CPUs are compiled (never run) in a subprocess
+runs there for a 1024 x 1024 product (:func:`bnnlab.bits._numba._kernel`: the AVX2 table-lookup
+tile of :mod:`bnnlab.bits._tmac`, inlined into ``_tmac_dot_serial``; or the AVX2 nibble-lookup
+tile of :mod:`bnnlab.bits._lut` or LLVM's ``ctpop`` in :func:`bnnlab.bits._numba._tile_ctpop`,
+both inlined into ``_dot_serial``), the innermost loop that holds the popcounts, and how many
+``vpopcntq``, ``vpshufb``, ``vpsadbw``, scalar ``popcnt`` and the other vector ops it contains. Other CPUs are compiled (never run) in a subprocess
 with ``NUMBA_CPU_NAME`` set and ``NUMBA_CPU_FEATURES`` empty, so the CPU name alone decides the ISA.
 """
 
@@ -31,6 +31,7 @@ MNEMONICS = (
     "vpaddb",
     "vpand",
     "vpsrlw",
+    "vbroadcasti128",
 )
 
 
@@ -51,9 +52,27 @@ def _signature():
     )
 
 
+def _tmac_signature():
+    from numba import types
+
+    u8 = types.Array(types.uint8, 2, "C")
+    return (
+        u8,
+        types.int64,
+        u8,
+        types.Array(types.uint8, 1, "C"),
+        types.int64,
+        types.Array(types.int32, 2, "C"),
+        types.Array(types.uint64, 2, "C"),
+        types.Array(types.int32, 1, "C"),
+        types.int64,
+        types.int64,
+    )
+
+
 def _innermost_popcount_loop(asm: str, lut: bool) -> list[str]:
     """The single-block loop (label ... jump back to it) with the most popcount instructions:
-    of the lookup tile (``lut``: its loop has ``vpshufb`` but no ``vpsadbw``) or of the other."""
+    of a lookup tile (``lut``: its loop has ``vpshufb`` but no ``vpsadbw``) or of the other."""
     blocks: list[list[str]] = []
     for line in asm.splitlines():
         if re.match(r"^\.LBB\S+:", line):
@@ -79,36 +98,42 @@ def _innermost_popcount_loop(asm: str, lut: bool) -> list[str]:
     return [ln for ln in best if ln.strip() and not ln.strip().startswith("#")]
 
 
-def host_report() -> dict:
-    """Compile the tile kernel for this process's target CPU and summarise its hot loop."""
+def host_report(kernel: str | None = None) -> dict:
+    """Compile the tile ``kernel`` (default: the one a 1024 x 1024 product runs on this process's
+    target CPU) and summarise its hot loop."""
     import llvmlite.binding as ll
     from numba import njit
 
     from bnnlab.bits import _numba
 
-    lut = _numba._kernel(None, 4, 2) == "lut"
-    kernel = njit(cache=False)(_numba._dot_serial.py_func)  # the tiles inlined, as the GEMM runs
-    sig = _signature()
-    kernel.compile(sig)
-    # both tiles are in the entry (``lut`` is a runtime flag); report the one the GEMM runs here:
-    # the lookup loop is the one with vpshufb and no vpsadbw, the ctpop loop the other
-    loop = _innermost_popcount_loop(kernel.inspect_asm(sig), lut)
+    kernel = kernel or _numba._kernel(None, 1024, 1024)
+    lut = kernel != "ctpop"
+    # the tiles inlined, as the GEMM runs them
+    if kernel == "tmac":
+        entry, sig = njit(cache=False)(_numba._tmac_dot_serial.py_func), _tmac_signature()
+    else:
+        entry, sig = njit(cache=False)(_numba._dot_serial.py_func), _signature()
+    entry.compile(sig)
+    # ``_dot_serial`` holds both of its tiles (``lut`` is a runtime flag); report the one asked
+    # for: the lookup loop is the one with vpshufb and no vpsadbw, the ctpop loop the other;
+    # ``_tmac_dot_serial`` holds the tiles of 1 to 4 row vectors, the 4-row one has most vpshufb
+    loop = _innermost_popcount_loop(entry.inspect_asm(sig), lut)
     counts = Counter(m for ln in loop for m in re.findall(r"\b([a-z0-9]+)\b", ln.split("#")[0]))
     from numba.core import config
 
     return {
         "cpu": config.CPU_NAME or ll.get_host_cpu_name(),
-        "kernel": "lut" if lut else "ctpop",
+        "kernel": kernel,
         "counts": {m: counts.get(m, 0) for m in MNEMONICS},
         "loop": loop,
     }
 
 
-def report(cpu: str | None = None) -> dict:
+def report(cpu: str | None = None, kernel: str | None = None) -> dict:
     """:func:`host_report` for ``cpu`` (an LLVM CPU name), compiled in a subprocess; None = host."""
     if cpu is None:
-        return host_report()
-    code = "import json, bnnlab.bits._asm as m; print(json.dumps(m.host_report()))"
+        return host_report(kernel)
+    code = f"import json, bnnlab.bits._asm as m; print(json.dumps(m.host_report({kernel!r})))"
     with tempfile.TemporaryDirectory() as cache:  # foreign-CPU code never enters the real cache
         env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CPU_FEATURES="", NUMBA_CACHE_DIR=cache)
         out = subprocess.run(

@@ -15,6 +15,12 @@ Design
   4 word pairs instead of LLVM's 9; about 1.3x faster on Zen 3), chosen per target by
   :func:`_kernel`. Edges (M % 4, N % 2) use smaller
   tiles of the same loop.
+* On the same targets, products of at least ``_TMAC_MIN_ROWS`` rows run the table-lookup tile of
+  :mod:`bnnlab.bits._tmac` instead (XOR-popcount tables selected by B's nibbles, looked up by
+  A's nibbles of 32 rows at once: 1 vector op per word pair; about 1.2x faster than the
+  nibble-lookup GEMM on Zen 3): both operands re-laid out per call into per-thread buffers that
+  are kept (:func:`_scratch`), row groups of 128 rows over threads, outputs stored from 128 x 64
+  blocks.
 * The fused sign kernel is the same loop with a different store: the comparison
   ``dot >= threshold`` is written straight into packed output words, so no (M, N) int array exists.
 * Threads: the row range is cut into chunks processed by ``prange``; the thread count is chosen from
@@ -29,12 +35,14 @@ Design
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from bnnlab.bits import _lut
+from bnnlab.bits import _lut, _tmac
 from bnnlab.bits._numpy import pack_last, unpack_last
 
 __all__ = [
@@ -60,6 +68,7 @@ __all__ = [
 ARRAY_MODULE = "numpy"
 _PARALLEL_MIN_WORDS = 1 << 21  # ~1 ms of single-core XOR+popcount work
 _B_BLOCK_BYTES = 1 << 17  # B column block kept in L2
+_TMAC_MIN_ROWS = 64  # rows from which the table-lookup tile runs by default (2 row vectors)
 _ONE = np.uint64(1)
 
 
@@ -307,21 +316,152 @@ def _threads(work: int, rows: int) -> int:
 
 
 def _kernel(kernel: str | None, m: int, n: int) -> str:
-    """``"lut"`` (AVX2 nibble-lookup tile) or ``"ctpop"`` (LLVM's popcount) for an (m, n) product.
+    """``"tmac"``, ``"lut"`` or ``"ctpop"``: the register tile for an (m, n) product.
 
-    ``None`` picks by target CPU: the lookup tile with AVX2 and without AVX-512 VPOPCNTDQ
-    (:func:`bnnlab.bits._lut.use_lut`), when the product has at least one full 4 x 2 tile.
+    ``None`` picks by target CPU: with AVX2 and without AVX-512 VPOPCNTDQ
+    (:func:`bnnlab.bits._lut.use_lut`) the table-lookup tile of :mod:`bnnlab.bits._tmac` when the
+    product has at least :data:`_TMAC_MIN_ROWS` rows (its row vectors hold 32 rows, so fewer
+    would be mostly padding), else the nibble-lookup tile of :mod:`bnnlab.bits._lut` when it has
+    one full 4 x 2 tile; LLVM's ``ctpop`` otherwise. A forced ``"tmac"`` runs on any shape.
     """
     if kernel is None:
         kernel = "lut" if _lut.use_lut() else "ctpop"
-    if kernel not in ("lut", "ctpop"):
-        raise ValueError(f"kernel: expected 'lut', 'ctpop' or None, got {kernel!r}")
+        if kernel == "lut" and m >= _TMAC_MIN_ROWS and n >= _tmac.COLS:
+            kernel = "tmac"
+    if kernel not in ("tmac", "lut", "ctpop"):
+        raise ValueError(f"kernel: expected 'tmac', 'lut', 'ctpop' or None, got {kernel!r}")
+    if kernel == "tmac":
+        return kernel
     return kernel if m >= 4 and n >= 2 else "ctpop"
+
+
+@njit(cache=True, inline="always")
+def _tmac_tile(ax, bn, tabs, g, j, p0, p1, rows, dst, col):
+    if rows == 4:
+        _tmac.tile4(ax, bn, tabs, g, j, p0, p1, dst, col)
+    elif rows == 3:
+        _tmac.tile3(ax, bn, tabs, g, j, p0, p1, dst, col)
+    elif rows == 2:
+        _tmac.tile2(ax, bn, tabs, g, j, p0, p1, dst, col)
+    else:
+        _tmac.tile1(ax, bn, tabs, g, j, p0, p1, dst, col)
+
+
+@njit(cache=True, inline="always")
+def _groups(ax, blocks, bn, tabs, k, out, bits, th, sign, m, n, g0, g1):
+    """Row groups [g0, g1) (up to 4 row vectors of 32 rows) against all of B by the table-lookup
+    tile, in blocks of 64 columns: the tiles add their sums into a block ``dst[row, column]``,
+    whose rows are then stored as contiguous runs of ``out`` (or, for the sign, one packed word
+    each, by a 64-lane compare); the padding rows (>= m) and column (>= n) are not stored."""
+    steps = bn.shape[1]
+    dst = np.empty((_tmac.GROUP * _tmac.BLOCK, 64), dtype=np.int32)
+    keep = np.empty(64, dtype=np.int32)  # 0 where d >= th, -1 elsewhere
+    for g in range(g0, g1):
+        blk = g * _tmac.GROUP
+        rows = min(_tmac.GROUP, blocks - blk)
+        i0 = blk * _tmac.BLOCK
+        i1 = min(m, i0 + rows * _tmac.BLOCK)
+        for j0 in range(0, bn.shape[0], 64):
+            j1 = min(bn.shape[0], j0 + 64)
+            jn = min(j1, n) - j0
+            dst[:, : j1 - j0] = 0
+            for j in range(j0, j1, _tmac.COLS):
+                for p0 in range(0, steps, _tmac.MAX_STEPS):
+                    p1 = min(steps, p0 + _tmac.MAX_STEPS)
+                    _tmac_tile(ax, bn, tabs, g, j, p0, p1, rows, dst, j - j0)
+            ths = th[j0 : j0 + jn]  # slices: no index wraparound, the loops vectorise
+            for i in range(i0, i1):
+                d = dst[i - i0, :jn]
+                if sign:
+                    keep[jn:] = -1
+                    for c in range(jn):
+                        keep[c] = 0 if k - 2 * np.int64(d[c]) >= ths[c] else -1
+                    bits[i, j0 >> 6] = pack_signs64(keep, 0)[0]
+                else:
+                    o = out[i, j0 : j0 + jn]
+                    for c in range(jn):
+                        o[c] = k - 2 * d[c]
+
+
+@njit(cache=True)
+def _tmac_dot_serial(ax, blocks, bn, tabs, k, out, bits, th, m, n):
+    _groups(ax, blocks, bn, tabs, k, out, bits, th, False, m, n, 0, ax.shape[0])
+
+
+@njit(cache=True)
+def _tmac_sign_serial(ax, blocks, bn, tabs, k, out, bits, th, m, n):
+    _groups(ax, blocks, bn, tabs, k, out, bits, th, True, m, n, 0, ax.shape[0])
+
+
+@njit(cache=True, parallel=True)
+def _tmac_dot_parallel(ax, blocks, bn, tabs, k, out, bits, th, m, n, chunk):
+    groups = ax.shape[0]
+    for c in prange((groups + chunk - 1) // chunk):
+        g0, g1 = c * chunk, min(groups, (c + 1) * chunk)
+        _groups(ax, blocks, bn, tabs, k, out, bits, th, False, m, n, g0, g1)
+
+
+@njit(cache=True, parallel=True)
+def _tmac_sign_parallel(ax, blocks, bn, tabs, k, out, bits, th, m, n, chunk):
+    groups = ax.shape[0]
+    for c in prange((groups + chunk - 1) // chunk):
+        g0, g1 = c * chunk, min(groups, (c + 1) * chunk)
+        _groups(ax, blocks, bn, tabs, k, out, bits, th, True, m, n, g0, g1)
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, size: int) -> np.ndarray:
+    """A uint8 buffer of ``size`` bytes, kept per thread and reused by the next call.
+
+    The table-lookup GEMM re-lays out both operands (twice their size) on every call; fresh
+    memory of that size costs a page fault per 4 KiB page on first touch (about 0.9 ms per MiB
+    on this project's KVM machines, as much as a 1024 x 1024 x 4096 product's whole re-layout),
+    so the buffers are kept: the largest operands seen so far, per thread.
+    """
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None:
+        bufs = _SCRATCH.bufs = {}
+    buf = bufs.get(name)
+    if buf is None or buf.size < size:
+        buf = bufs[name] = np.empty(size, dtype=np.uint8)
+    return buf[:size]
+
+
+def _gemm_tmac(a, b, k, out, bits, th, sign):
+    """The product by the table-lookup tile: operands re-laid out (:func:`_tmac.nibble_rows`,
+    :func:`_tmac.nibble_cols`), row groups split over threads as in :func:`_gemm`."""
+    m, n = a.shape[0], b.shape[0]
+    groups, _ = _tmac.row_groups(m)
+    w16 = 16 * a.shape[1]
+    ax = _scratch("tmac_a", groups * _tmac.GROUP * w16 * _tmac.BLOCK).reshape(groups, -1)
+    bn = _scratch("tmac_b", (n + n % _tmac.COLS) * w16).reshape(-1, w16)
+    blocks = _tmac.nibble_rows(a, ax)
+    _tmac.nibble_cols(b, bn)
+    threads = _threads(m * n * a.shape[1], groups)
+    if threads == 1:
+        (_tmac_sign_serial if sign else _tmac_dot_serial)(
+            ax, blocks, bn, _tmac.TABLES, k, out, bits, th, m, n
+        )
+        return
+    chunk = max(1, -(-groups // threads))
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        kern = _tmac_sign_parallel if sign else _tmac_dot_parallel
+        kern(ax, blocks, bn, _tmac.TABLES, k, out, bits, th, m, n, chunk)
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _gemm(a, b, k, out, bits, th, sign, kernel=None):
     m, w = a.shape
-    lut = _kernel(kernel, m, b.shape[0]) == "lut"
+    kernel = _kernel(kernel, m, b.shape[0])
+    if kernel == "tmac":
+        _gemm_tmac(a, b, k, out, bits, th, sign)
+        return
+    lut = kernel == "lut"
     words = 2 * ((w + 3) // 4 * 4) if lut else w  # the lookup tile streams both halves of B
     jb = max(2, (_B_BLOCK_BYTES // (8 * words)) // 2 * 2)
     threads = _threads(m * b.shape[0] * w, -(-m // 4))
