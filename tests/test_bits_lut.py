@@ -105,10 +105,17 @@ from bnnlab.learn.local import _fused
 xb, xl = rng.integers(0, 2**63, size=(2, 9, 3), dtype=np.uint64)
 wb, wl = rng.integers(0, 2**63, size=(2, 3, 11), dtype=np.uint64)
 hb = rng.integers(0, 2**63, size=(4, 1), dtype=np.uint64)
+from bnnlab.bits import _tmac
 for masks in [(False, False), (True, False), (False, True), (True, True)]:
     args = (xb, xl, masks[0], wb, wl, masks[1], 192, hb, True, 1)
     a, b = _fused.forward_layer(*args, False), _fused.forward_layer(*args, True)
     ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, b)))
+    pairs = masks[0]
+    off = np.zeros((12, (32 if pairs else 16) * 3), dtype=np.uint8 if pairs else np.uint16)
+    _tmac.unit_offsets(wb, wl, masks[1], off, np.arange(11))
+    tabs = _tmac.TABLES_PAIRS if pairs else _tmac.TABLES_MASKED
+    c = _fused.forward_tables(*args, off, tabs)
+    ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, c)))
 print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2), "ok": ok}))
 """
     env = dict(
@@ -119,7 +126,7 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
-    assert rep["ok"] == [True] * 10
+    assert rep["ok"] == [True] * 14
 
 
 def test_pack_signs64_against_a_bit_loop(rng):

@@ -10,7 +10,7 @@ import pytest
 _fused = pytest.importorskip("bnnlab.learn.local._fused")
 
 from bnnlab import bits  # noqa: E402
-from bnnlab.bits import _lut  # noqa: E402
+from bnnlab.bits import _lut, _tmac  # noqa: E402
 
 
 def sign0(v):
@@ -22,8 +22,28 @@ def unit_major(mask):
     return np.ascontiguousarray(bits.pack(np.ascontiguousarray(mask.T), backend="numpy").T)
 
 
-LUT = [False, True] if _lut.target_isa()["avx2"] else [False]
+# the products' kernels: LLVM ctpop, the nibble-lookup tiles (AVX2 targets), the table-lookup
+# tiles (compiled for every target: plain loops without AVX2)
+KERNELS = ["ctpop", "lut", "tables"] if _lut.target_isa()["avx2"] else ["ctpop", "tables"]
 MASKS = [(False, False), (True, False), (False, True), (True, True)]  # (inputs, weights) ternary
+
+
+def table_offsets(wb, wl, has_wl, pairs, junk=77):
+    """The weights' table offsets of :func:`_fused.forward_tables`, every unit (junk first)."""
+    words, k = wb.shape
+    per_word, dtype = (32, np.uint8) if pairs else (16, np.uint16)
+    off = np.full((k + k % 2, per_word * words), junk, dtype=dtype)
+    _tmac.unit_offsets(wb, wl, has_wl, off, np.arange(k))
+    return off
+
+
+def forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):
+    """One layer's forward pass by ``kernel``."""
+    args = (xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads)
+    if kernel == "tables":
+        tabs = _tmac.TABLES_PAIRS if has_xl else _tmac.TABLES_MASKED
+        return _fused.forward_tables(*args, table_offsets(wb, wl, has_wl, has_xl), tabs)
+    return _fused.forward_layer(*args, kernel == "lut")
 
 
 # (n_in, K, sign(0) = 0, ternary inputs, ternary weights); 2600 inputs: two byte-counter chunks of
@@ -33,11 +53,14 @@ SHAPES.append((64, 5, False, False, False))
 
 
 @pytest.mark.parametrize(("n_in", "k", "zero", "has_xl", "has_wl"), SHAPES)
-@pytest.mark.parametrize("threads", [1, 2, 3])  # rows in 1, 2 or 3 chunks (50 rows)
-@pytest.mark.parametrize("lut", LUT)  # the lookup tile, where the target has AVX2
-def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, has_xl, has_wl, threads, lut):
+@pytest.mark.parametrize("threads", [1, 2, 3])  # rows (units for the tables) in 1-3 chunks
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("n", [50, 130])  # 2 row vectors of the tables; 2 groups, ragged
+def test_forward_layer_equals_dense_ternary_products(
+    n_in, k, zero, has_xl, has_wl, threads, kernel, n
+):
     rng = np.random.default_rng(n_in + k)
-    n, c = 50, 4
+    c = 4
     x = rng.choice([-1, 0, 1], size=(n, n_in)) if has_xl else rng.choice([-1, 1], size=(n, n_in))
     w = rng.integers(-2, 3, size=(n_in, k)) if has_wl else rng.choice([-3, 1, 2], size=(n_in, k))
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
@@ -45,9 +68,7 @@ def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, has_xl, has_
     xl = bits.pack(x != 0, backend="numpy")
     wb, wl = unit_major(w >= 0), unit_major(w != 0)
     hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
-    h, ab, al, s = _fused.forward_layer(
-        xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut
-    )
+    h, ab, al, s = forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads)
     t = sign0(w) if zero else np.where(w >= 0, 1, -1)
     expected_h = x @ t
     np.testing.assert_array_equal(h, expected_h)
@@ -58,9 +79,9 @@ def test_forward_layer_equals_dense_ternary_products(n_in, k, zero, has_xl, has_
     np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
 
 
-@pytest.mark.parametrize("lut", LUT)
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize(("has_xl", "has_wl"), MASKS)
-def test_forward_layer_extreme_products(lut, has_xl, has_wl):
+def test_forward_layer_extreme_products(kernel, has_xl, has_wl):
     # every input agrees (or disagrees) with the weights over 2 600 live inputs (41 words): the
     # largest per-byte counts the lookup tiles' byte counters must hold between widenings
     n_in, n, k = 2600, 8, 9
@@ -72,9 +93,35 @@ def test_forward_layer_extreme_products(lut, has_xl, has_wl):
     xb, xl = bits.pack(x >= 0, backend="numpy"), bits.pack(x != 0, backend="numpy")
     wb, wl = unit_major(w >= 0), unit_major(w != 0)
     hb = bits.pack(np.ones((3, k), dtype=bool), backend="numpy")
-    h, _, _, _ = _fused.forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, True, 1, lut)
+    h, _, _, _ = forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, True, 1)
     np.testing.assert_array_equal(h, x @ w)
     assert h[0, 0] == n_in and h[1, 1] == -n_in
+
+
+def test_table_offsets_and_tables_against_the_ternary_values(rng):
+    # the offsets of a unit select, per nibble (or pair) of inputs, the table of that unit's bits;
+    # checked from the ternary weights themselves, not from the packing code
+    n_in, k = 100, 5
+    w = rng.integers(-1, 2, size=(n_in, k))
+    wb, wl = unit_major(w >= 0), unit_major(w != 0)
+    quad = table_offsets(wb, wl, True, pairs=False)
+    pair = table_offsets(wb, wl, True, pairs=True)
+    assert quad.shape == (k + 1, 32) and pair.shape == (k + 1, 64)
+    assert not quad[k].any() and not pair[k].any()  # the padding unit
+    for j in range(k):
+        for p in range(n_in // 4):  # nibble p: inputs 4 p .. 4 p + 3
+            wv = w[4 * p : 4 * p + 4, j]
+            for u in range(16):  # any 4 inputs x in {-1, +1} (bit 1 = +1)
+                x = np.array([1 if (u >> b) & 1 else -1 for b in range(4)])
+                # popcount(l & (u ^ v)): the live weights the inputs disagree with
+                assert _tmac.TABLES_MASKED[quad[j, p] + u] == np.sum((wv != 0) & (np.sign(wv) != x))
+        for p in range(n_in // 2):  # pair p: inputs 2 p, 2 p + 1
+            wv = w[2 * p : 2 * p + 2, j]
+            for u in range(16):  # value bits x + 4 * live bits m of the two inputs
+                xv = np.array(
+                    [(1 if (u >> b) & 1 else -1) * ((u >> (2 + b)) & 1) for b in range(2)]
+                )
+                assert _tmac.TABLES_PAIRS[pair[j, p] + u] == xv @ np.sign(wv) + 2
 
 
 def test_select_errors_equals_the_rules():

@@ -50,13 +50,17 @@ __all__ = [
     "GROUP",
     "MAX_STEPS",
     "TABLES",
+    "TABLES_MASKED",
+    "TABLES_PAIRS",
     "nibble_cols",
     "nibble_rows",
+    "pair_rows",
     "row_groups",
     "tile1",
     "tile2",
     "tile3",
     "tile4",
+    "unit_offsets",
 ]
 
 BLOCK = 32  # rows of A per row vector (one byte each)
@@ -66,6 +70,31 @@ _CHUNK = 63  # nibble steps a byte counter takes before it could overflow (63 * 
 MAX_STEPS = 16383  # nibble steps per tile call: int16 sums up to 4 * 16383 < 2^16 (unsigned)
 #: ``TABLES[16 v + u] = popcount(u ^ v)``: the 16 XOR-popcount tables, 256 bytes
 TABLES = np.array([bin(u ^ v).count("1") for v in range(16) for u in range(16)], dtype=np.uint8)
+
+
+def _pc(v: int) -> int:
+    return bin(v).count("1")
+
+
+#: ternary weights: ``TABLES_MASKED[16 (v + 16 l) + u] = popcount(l & (u ^ v))`` for a nibble
+#: ``v`` of the value bits and ``l`` of the live mask of a row of B, 4096 bytes
+TABLES_MASKED = np.array(
+    [_pc(lv & (u ^ v)) for lv in range(16) for v in range(16) for u in range(16)], dtype=np.uint8
+)
+#: both operands ternary, 2 bits at a time: ``TABLES_PAIRS[16 (v + 4 l) + (x + 4 m)] =
+#: popcount(c) - 2 popcount(c & (x ^ v)) + 2`` with ``c = m & l`` (values ``x, v`` and live masks
+#: ``m, l`` of 2 positions of A and B): the ternary product of the two positions, biased into
+#: [0, 4]; 256 bytes
+TABLES_PAIRS = np.array(
+    [
+        _pc(mx & lv) - 2 * _pc(mx & lv & (x ^ v)) + 2
+        for lv in range(4)
+        for v in range(4)
+        for mx in range(4)
+        for x in range(4)
+    ],
+    dtype=np.uint8,
+)
 
 _I8 = ir.IntType(8)
 _I32 = ir.IntType(32)
@@ -131,6 +160,73 @@ def nibble_cols(b, bn):  # pragma: no cover - compiled
             bn[j, 2 * e + 1] = v & np.uint8(0xF0)
 
 
+@njit(cache=True)
+def pair_rows(a, live, ax):  # pragma: no cover - compiled
+    """:func:`nibble_rows` for ternary rows, 2 positions per byte: the byte of position ``p``
+    (bits ``2 p, 2 p + 1`` of the row) is ``x + 4 m``, ``x`` those 2 value bits of ``a`` and ``m``
+    those 2 bits of the live mask ``live`` (both (M, W) uint64), for :data:`TABLES_PAIRS`.
+    ``ax``: uint8 (groups, GROUP 32 W 32), every byte written; returns ``blocks``."""
+    m, w = a.shape
+    blocks = (m + BLOCK - 1) // BLOCK
+    pairs = np.empty((2, GROUP * BLOCK), dtype=np.uint64)
+    for g in range(ax.shape[0]):
+        i0 = g * GROUP * BLOCK
+        width = min(GROUP, blocks - g * GROUP) * BLOCK
+        row = ax[g]
+        for t in range(w):
+            for e in range(width):
+                inside = i0 + e < m
+                pairs[0, e] = a[i0 + e, t] if inside else np.uint64(0)
+                pairs[1, e] = live[i0 + e, t] if inside else np.uint64(0)
+            for q in range(32):
+                vals, lives = pairs[0, :width], pairs[1, :width]
+                at = (32 * t + q) * width
+                dst = row[at : at + width]
+                shift = np.uint64(2 * q)
+                for e in range(width):
+                    x = (vals[e] >> shift) & np.uint64(3)
+                    mk = (lives[e] >> shift) & np.uint64(3)
+                    dst[e] = np.uint8(x | (mk << np.uint64(2)))
+        row[32 * w * width :] = 0
+    return blocks
+
+
+@njit(cache=True)
+def unit_offsets(wb, wl, has_wl, off, units):  # pragma: no cover - compiled
+    """Table offsets of the units ``units`` of unit-major words (word ``t`` of unit ``j`` at
+    ``wb[t, j]``; live mask ``wl`` when ``has_wl``, else all live), written into row ``j`` of
+    ``off``: with ``off`` uint16 (K + K % 2, 16 W), ``16 (v + 16 l)`` per nibble
+    (:data:`TABLES_MASKED`); with ``off`` uint8 (K + K % 2, 32 W), ``16 (v + 4 l)`` per 2 bits
+    (:data:`TABLES_PAIRS`). A padding row ``K`` (odd ``K``) gets offset 0."""
+    w, k = wb.shape
+    pairs = off.shape[1] == 32 * w  # else 16 nibbles per word
+    vw = np.empty(w, dtype=np.uint64)  # the unit's words, contiguous, then read as bytes
+    lw = np.empty(w, dtype=np.uint64)
+    vb = vw.view(np.uint8)
+    lb = lw.view(np.uint8)
+    for j in units:
+        for t in range(w):
+            vw[t] = wb[t, j]
+            lw[t] = wl[t, j] if has_wl else ~np.uint64(0)
+        o = off[j]
+        if pairs:  # byte e holds positions 4 e .. 4 e + 3 (2 bits each)
+            for e in range(8 * w):
+                v, lv = vb[e], lb[e]
+                for r in range(4):
+                    code = ((v >> np.uint8(2 * r)) & np.uint8(3)) | (
+                        ((lv >> np.uint8(2 * r)) & np.uint8(3)) << np.uint8(2)
+                    )
+                    o[4 * e + r] = code << np.uint8(4)
+        else:  # byte e holds nibbles 2 e (low) and 2 e + 1 (high)
+            for e in range(8 * w):
+                v, lv = np.uint16(vb[e]), np.uint16(lb[e])
+                o[2 * e] = (
+                    (v & np.uint16(15)) | ((lv & np.uint16(15)) << np.uint16(4))
+                ) << np.uint16(4)
+                o[2 * e + 1] = ((v >> np.uint16(4)) | (lv & np.uint16(0xF0))) << np.uint16(4)
+    off[k:] = 0
+
+
 def _portable(rows):
     """The tile as plain loops (targets without AVX2): the same sums, the same layout."""
 
@@ -154,6 +250,9 @@ def _tile(rows: int):
 
     ``ax``: :func:`nibble_rows` (group ``g`` must have ``rows`` row vectors), ``bn``:
     :func:`nibble_cols` (rows ``j, j + 1``), ``tabs``: :data:`TABLES`, ``dst``: int32, C-contiguous,
+    (or any byte rows ``ax``, uint8 or uint16 table offsets ``bn`` and tables ``tabs`` whose
+    entries are at most 4: :func:`pair_rows`, :func:`unit_offsets`, :data:`TABLES_MASKED`,
+    :data:`TABLES_PAIRS`);
     at least ``32 rows`` rows and ``col + 2`` columns, ``col`` even; ``p1 - p0`` at most
     :data:`MAX_STEPS`. Rows of A beyond its end are
     the zero padding (they count B's bits; the caller does not store them).
@@ -171,7 +270,9 @@ def _tile(rows: int):
         ok = (
             u8(ax, 2)
             and ax.layout == "C"
-            and u8(bn, 2)
+            and isinstance(bn, types.Array)
+            and bn.dtype in (types.uint8, types.uint16)
+            and bn.ndim == 2
             and bn.layout == "C"
             and u8(tabs, 1)
             and isinstance(dst, types.Array)

@@ -11,9 +11,12 @@ three kernels per layer and mini-batch:
    the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
    ``x . t = popcount(m) - 2 popcount(m & (x ^ t))`` with ``m`` the AND of the live (non-zero)
    masks, which is exact and replaces the sparse zero corrections of the generic engine. On AVX2
-   targets without VPOPCNTDQ the popcounts are the nibble-lookup tiles of :mod:`bnnlab.bits._lut`
-   (4 rows x 8 units), elsewhere LLVM ``ctpop`` row by row; the signs of 64 units are packed by
-   one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
+   targets without VPOPCNTDQ the learner runs :func:`forward_tables`: the table-lookup tiles of
+   :mod:`bnnlab.bits._tmac` (the rows' nibbles, or pairs of value and live bits, looked up 32
+   rows at a time in tables chosen by the weights' bits, whose offsets the learner keeps next to
+   the packed words); :func:`forward_layer` has the nibble-lookup tiles of
+   :mod:`bnnlab.bits._lut` (4 rows x 8 units) and LLVM ``ctpop`` row by row. The signs of 64 units
+   are packed by one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
 2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
    ``top1 - top2`` with multiplicity, ``wrong = pred != y or top1 - top2 < margin``; per wrong
    sample and group of γ consecutive units, the unit with ``h t < 0`` (``t = B[u, y]``) and the
@@ -55,12 +58,23 @@ from bnnlab.bits._lut import (
     split_units,
     units_tiles,
 )
-from bnnlab.bits._numba import popcount, prefetch, sign_words
+from bnnlab.bits._numba import _tmac_tile, popcount, prefetch, sign_words
+from bnnlab.bits._tmac import BLOCK, GROUP, MAX_STEPS, nibble_rows, pair_rows
 
-__all__ = ["forward_layer", "reinforce", "select_errors", "update_columns"]
+__all__ = ["forward_layer", "forward_tables", "reinforce", "select_errors", "update_columns"]
 
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
+# byte b of a packed row -> its 8 values 2 bit - 1 as int8 bytes of one word (bit i -> byte i),
+# and the live byte -> 0xFF where a bit is set: the update's unpacking, a word per 8 inputs
+_BYTE_SIGNS = np.array(
+    [sum((1 if (b >> i) & 1 else 0xFF) << (8 * i) for i in range(8)) for b in range(256)],
+    dtype=np.uint64,
+)
+_BYTE_LIVE = np.array(
+    [sum((0xFF if (b >> i) & 1 else 0) << (8 * i) for i in range(8)) for b in range(256)],
+    dtype=np.uint64,
+)
 _units_plain = units_tiles["plain"]
 _units_wlive = units_tiles["wlive"]
 _units_xlive = units_tiles["xlive"]
@@ -175,6 +189,25 @@ def _row_tail(h, ab, al, s, hb, zero, i):
 
 
 @njit(cache=True, inline="always")
+def _outputs(n, k, wl, count_live, hb):  # pragma: no cover - compiled
+    """The forward's outputs for ``n`` rows of ``k`` units (``h``, activation bits and live
+    mask, head scores), and the live weights per unit of ``wl`` (the same for every row; counted
+    when ``count_live``), padded to a multiple of 8 for the lookup tiles' vector loads."""
+    kw = hb.shape[1]
+    h = np.empty((n, k), dtype=np.int32)
+    ab = np.zeros((n, kw), dtype=np.uint64)
+    al = np.zeros((n, kw), dtype=np.uint64)
+    s = np.empty((n, hb.shape[0]), dtype=np.int32)
+    wlive = np.zeros((k + 7) // 8 * 8, dtype=np.int64)
+    if count_live:
+        for t in range(wl.shape[0]):
+            wrow = wl[t]
+            for j in range(k):
+                wlive[j] += _popcount(wrow[j])
+    return h, ab, al, s, wlive
+
+
+@njit(cache=True, inline="always")
 def _forward_rows(
     xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive, h, ab, al, s, lo, hi
 ):  # pragma: no cover - compiled
@@ -241,19 +274,8 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
     """
     n = xb.shape[0]
     k = wb.shape[1]
-    c = hb.shape[0]
     words = xb.shape[1]
-    kw = hb.shape[1]
-    h = np.empty((n, k), dtype=np.int32)
-    ab = np.zeros((n, kw), dtype=np.uint64)
-    al = np.zeros((n, kw), dtype=np.uint64)
-    s = np.empty((n, c), dtype=np.int32)
-    # live weights per unit (the same for every row), padded for the lookup tile's vector loads
-    wlive = np.zeros((k + 7) // 8 * 8, dtype=np.int64)
-    if has_wl and not has_xl:
-        for t in range(words):
-            for j in range(k):
-                wlive[j] += _popcount(wl[t, j])
+    h, ab, al, s, wlive = _outputs(n, k, wl, has_wl and not has_xl, hb)
     xlive = np.zeros((n + 3) // 4 * 4, dtype=np.int64)  # live inputs per row (every unit)
     if lut and has_xl and not has_wl:
         for i in range(n):
@@ -274,6 +296,85 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
     else:
         _forward_rows(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, wlive, lut, xs, ws, xlive,
                       h, ab, al, s, 0, n)  # fmt: skip
+    return h, ab, al, s
+
+
+@njit(cache=True, inline="always")
+def _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0):  # pragma: no cover
+    """``h[:, j0:j0 + 64]`` of :func:`forward_tables`: the table tiles of every row group into
+    a 128 x 64 block of sums, then the products from the sums."""
+    n, k = h.shape
+    steps = off.shape[1]
+    dst = np.empty((GROUP * BLOCK, 64), dtype=np.int32)
+    j1 = min(off.shape[0], j0 + 64)
+    jn = min(j1, k) - j0
+    for g in range(ax.shape[0]):
+        blk = g * GROUP
+        rows = min(GROUP, blocks - blk)
+        i0 = blk * BLOCK
+        dst[:, : j1 - j0] = 0
+        for j in range(j0, j1, 2):
+            for p0 in range(0, steps, MAX_STEPS):
+                _tmac_tile(ax, off, tabs, g, j, p0, min(steps, p0 + MAX_STEPS), rows, dst, j - j0)
+        live = wlive[j0 : j0 + jn]
+        for i in range(i0, min(n, i0 + rows * BLOCK)):
+            d = dst[i - i0, :jn]  # slices: no index wraparound, the loops vectorise
+            o = h[i, j0 : j0 + jn]
+            if pairs:  # the biased pair products: remove 2 per step
+                for c in range(jn):
+                    o[c] = d[c] - 2 * steps
+            elif has_wl:
+                for c in range(jn):
+                    o[c] = live[c] - 2 * d[c]
+            else:
+                for c in range(jn):
+                    o[c] = n_in - 2 * d[c]
+
+
+@njit(cache=True, parallel=True)
+def _tables_parallel(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h):  # pragma: no cover
+    for b in prange((off.shape[0] + 63) // 64):
+        _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, 64 * b)
+
+
+@njit(cache=True)
+def forward_tables(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs
+):  # pragma: no cover
+    r""":func:`forward_layer` by the AVX2 table-lookup tiles of :mod:`bnnlab.bits._tmac`.
+
+    The products come from lookups of the batch rows' bits in tables chosen by the weights'
+    bits, 32 rows per ``vpshufb``: with ±1 inputs the rows' nibbles index
+    ``popcount(l & (u ^ v))`` (:data:`~bnnlab.bits._tmac.TABLES_MASKED`, ``v``/``l`` a nibble of a
+    unit's value bits and live mask, all live without ``has_wl``), and
+    ``h = popcount(live(w_j)) - 2 sum``; with ternary inputs (``has_xl``) 2 positions at a time,
+    value and live bits of the rows as the index of the biased ternary product of the 2 positions
+    (:data:`~bnnlab.bits._tmac.TABLES_PAIRS`), ``h = sum - 2 steps``. The same integers as
+    :func:`forward_layer`.
+
+    ``off`` are the weights' table offsets (:func:`bnnlab.bits._tmac.unit_offsets`; uint16 by
+    nibble, or uint8 by pair with ``has_xl``), kept by the caller in step with ``wb``/``wl``;
+    ``tabs`` the matching tables. ``threads > 1`` splits blocks of 64 units over numba's threads.
+    """
+    n = xb.shape[0]
+    k = wb.shape[1]
+    words = xb.shape[1]
+    h, ab, al, s, wlive = _outputs(n, k, wl, has_wl and not has_xl, hb)
+    blocks = (n + BLOCK - 1) // BLOCK
+    groups = (blocks + GROUP - 1) // GROUP
+    per_word = 32 if has_xl else 16
+    ax = np.empty((groups, GROUP * per_word * words * BLOCK), dtype=np.uint8)
+    if has_xl:
+        pair_rows(xb, xl, ax)
+    else:
+        nibble_rows(xb, ax)
+    if threads > 1 and k > 64:
+        _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h)
+    else:
+        for j0 in range(0, off.shape[0], 64):
+            _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0)
+    for i in range(n):
+        _row_tail(h, ab, al, s, hb, zero, i)
     return h, ab, al, s
 
 
@@ -337,13 +438,16 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
         ti = ht[y[i]]
         for gg in range(g):
             # min over (|h| or 2^40 where not wrong) * 2^20 + offset: one vectorisable reduction
-            # that picks the smallest |h| among the wrong units, ties to the lowest index
+            # that picks the smallest |h| among the wrong units, ties to the lowest index (on
+            # slices indexed by the loop variable alone: numba then emits no index wraparound
+            # and LLVM vectorises the loop)
+            hg = hi[gg * gamma : (gg + 1) * gamma]
+            tg = ti[gg * gamma : (gg + 1) * gamma]
             best = np.int64(1) << 62
             for o in range(gamma):
-                u = gg * gamma + o
-                hv = np.int64(hi[u])
+                hv = np.int64(hg[o])
                 av = hv if hv > 0 else -hv
-                key = (av if hv * ti[u] < 0 else big) * 1048576 + o
+                key = (av if hv * tg[o] < 0 else big) * 1048576 + o
                 best = min(best, key)
             sel[r, gg] = gg * gamma + (best & 1048575) if (best >> 20) < big else -1
         r += 1
@@ -442,18 +546,19 @@ def update_columns(
                 srow[fill[u]] = r
                 sgn[fill[u]] = heads[u, y[i]]
                 fill[u] += 1
-    # the wrong input rows unpacked once to int8 values in {-1, 0, +1}
-    xd = np.zeros((nw, words * 64), dtype=np.int8)
+    # the wrong input rows unpacked once to int8 values in {-1, 0, +1}: per byte of the packed
+    # words the 8 values (2 bit - 1) as one word, zeroed where the live mask is clear
+    xd = np.empty((nw, words * 64), dtype=np.int8)
     for r in range(nw):
         sr = widx[r]
+        xr = xd[r].view(np.uint64)  # 8 values per word
         for wi in range(words):
             bw = xb[sr, wi]
             live = xl[sr, wi] if has_xl else ~np.uint64(0)
-            for b in range(64):
-                sh = np.uint64(b)
-                xd[r, wi * 64 + b] = np.int8(
-                    (2 * np.int64((bw >> sh) & _ONE) - 1) * np.int64((live >> sh) & _ONE)
-                )
+            for q in range(8):
+                sh = np.uint64(8 * q)
+                v = _BYTE_SIGNS[(bw >> sh) & np.uint64(255)]
+                xr[8 * wi + q] = v & _BYTE_LIVE[(live >> sh) & np.uint64(255)]
     # per touched unit: the selected samples' input rows added into the unit's contiguous row of
     # W^T, whose packed words are rebuilt in the same pass; untouched units are not visited
     if threads > 1 and ncols >= 64:

@@ -235,6 +235,37 @@ class LocalBinaryLearner(BinaryLearnerBase):
         ]
         self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
         self._wlive = [self._live_bits(w) for w in self.hidden]
+        self._woff = [self._offsets(l) for l in range(len(self.hidden))]
+
+    def _pairs(self, layer: int) -> bool:
+        """Whether layer ``layer``'s inputs are ternary (its products by 2-bit tables)."""
+        return layer > 0 and self._zero
+
+    def _tables(self, layer: int) -> Any:
+        from bnnlab.bits import _tmac
+
+        return _tmac.TABLES_PAIRS if self._pairs(layer) else _tmac.TABLES_MASKED
+
+    def _offsets(self, layer: int, units: Any = None) -> Any:
+        """Layer ``layer``'s table offsets for the table-lookup forward
+        (:func:`bnnlab.bits._tmac.unit_offsets`), all units or ``units`` rewritten in place;
+        ``None`` where the target has no AVX2 or has VPOPCNTDQ (the forward then runs the
+        nibble-lookup tiles or ``ctpop``)."""
+        from bnnlab.bits import _lut, _tmac
+
+        if not _lut.use_lut():
+            return None
+        wb, wl = self._wrep[layer], self._wlive[layer]
+        if units is None:
+            words, k = wb.shape
+            per_word, dtype = (32, np.uint8) if self._pairs(layer) else (16, np.uint16)
+            off = np.empty((k + k % 2, per_word * words), dtype=dtype)
+            units = np.arange(k)
+        else:
+            off = self._woff[layer]
+        has_wl = wl is not None
+        _tmac.unit_offsets(wb, wl if has_wl else _NO_WORDS, has_wl, off, units)
+        return off
 
     def _live_bits(self, w: Any) -> Any:
         """Unit-major ``W != 0`` bits of the fused step (``None`` under ``sign(0) = +1``)."""
@@ -251,6 +282,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
         if self._fused:
             self._wrep[layer] = np.ascontiguousarray((rep[0] if isinstance(rep, tuple) else rep).T)
             self._wlive[layer] = self._live_bits(self.hidden[layer])
+            self._woff[layer] = self._offsets(layer)
         else:
             self._wrep[layer] = rep
 
@@ -269,11 +301,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
         from bnnlab.learn.local import _fused
 
         wl = self._wlive[l]
-        return _fused.forward_layer(
+        args = (
             xb, xl, l > 0 and self._zero, self._wrep[l], _NO_WORDS if wl is None else wl,
             wl is not None, self.config.fan_in[l], self._hbits[l], self._zero, self.threads,
-            _lut.use_lut(),
         )  # fmt: skip
+        if self._woff[l] is not None:
+            return _fused.forward_tables(*args, self._woff[l], self._tables(l))
+        return _fused.forward_layer(*args, _lut.use_lut())
 
     def _step_fused(self, x: Any, y: Any) -> int:
         """:meth:`_step` as compiled kernels (numba): per layer one forward kernel (products,
@@ -298,11 +332,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
             if widx.shape[0]:
                 t0 = tm.add("selection", t0)
                 w = self.hidden[l]
-                _fused.update_columns(
+                cols = _fused.update_columns(
                     w.T, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
                     xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
                     self.threads,
                 )  # fmt: skip
+                if self._woff[l] is not None:
+                    self._offsets(l, cols)
                 _clip(w, cfg.clip)
                 tm.add("update", t0)
                 self._reinforce(w, l)
