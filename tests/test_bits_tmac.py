@@ -113,3 +113,24 @@ def test_kernel_choice_with_the_table_tile():
     assert _numba._kernel("tmac", 1, 1) == "tmac"  # forced: any shape
     with pytest.raises(ValueError, match=r"^kernel: expected 'tmac', 'lut', 'ctpop' or None"):
         _numba._kernel("avx", 4, 2)
+
+
+def test_tile_int16_sums_hold_max_steps_of_all_differing_nibbles():
+    # one call of the tile over MAX_STEPS nibble steps where every bit differs: the largest sum
+    # its int16 counters must hold (4 per step); the GEMM and the learner never ask for more
+    from numba import njit
+
+    @njit
+    def run(ax, bn, tabs, p1, dst):
+        _tmac.tile1(ax, bn, tabs, 0, 0, 0, p1, dst, 0)
+
+    w = -(-_tmac.MAX_STEPS // 16)
+    a = np.full((1, w), np.iinfo(np.uint64).max, dtype=np.uint64)
+    ax = np.empty((1, _tmac.GROUP * 16 * w * _tmac.BLOCK), dtype=np.uint8)
+    _tmac.nibble_rows(a, ax)
+    bn = np.empty((2, 16 * w), dtype=np.uint8)
+    _tmac.nibble_cols(np.zeros((1, w), dtype=np.uint64), bn)
+    dst = np.zeros((_tmac.BLOCK, 2), dtype=np.int32)
+    run(ax, bn, _tmac.TABLES, _tmac.MAX_STEPS, dst)
+    assert dst[0, 0] == dst[0, 1] == 4 * _tmac.MAX_STEPS  # row 0 against B's row and padding
+    assert not dst[1:].any()  # the zero rows past A's end agree with B's zero bits
