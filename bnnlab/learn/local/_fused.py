@@ -11,7 +11,8 @@ three kernels per layer and mini-batch:
    the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
    ``x . t = popcount(m) - 2 popcount(m & (x ^ t))`` with ``m`` the AND of the live (non-zero)
    masks, which is exact and replaces the sparse zero corrections of the generic engine. On AVX2
-   targets without VPOPCNTDQ the learner runs :func:`forward_tables`: the table-lookup tiles of
+   targets without VPOPCNTDQ, with ternary weights (``sign(0) = 0``), the learner runs
+   :func:`forward_tables`: the table-lookup tiles of
    :mod:`bnnlab.bits._tmac` (the rows' nibbles, or pairs of value and live bits, looked up 32
    rows at a time in tables chosen by the weights' bits, whose offsets the learner keeps next to
    the packed words); :func:`forward_layer` has the nibble-lookup tiles of
