@@ -7,7 +7,8 @@ values ``u`` of a nibble of A is a 16-byte table ``T_v[u] = popcount(u ^ v)`` --
 looks up 32 indices in a 16-byte table (per 128-bit lane) at once. So:
 
 * **A's nibbles are transposed across rows** (:func:`nibble_rows`): byte ``l`` of vector
-  ``(blk, p)`` is nibble ``p`` of row ``32 blk + l`` (``O(M W)`` work, twice A's memory).
+  ``(blk, p)`` is nibble ``p`` of row ``32 blk + l`` (``O(M W)`` work, twice A's memory), the
+  vectors of a group of 4 interleaved by nibble so that one step reads 128 consecutive bytes.
 * **B's nibbles select tables** (:func:`nibble_cols`): for column ``j`` and nibble ``p`` the byte
   ``16 v`` is the offset of ``T_v`` in the 256-byte array :data:`TABLES` (L1-resident).
 * One ``vpshufb(T_{b_jp}, A_{blk,p})`` then gives ``popcount`` of nibble ``p`` for 32 rows against
@@ -16,12 +17,13 @@ looks up 32 indices in a 16-byte table (per 128-bit lane) at once. So:
   no horizontal sums at all: each byte of a counter is one output.
 
 The register tile is up to 4 row vectors (128 rows of A) x 2 columns of B: 8 byte counters, 2
-broadcast tables and the current row vector (read once per use from L1/L2 as the ``vpshufb``
-memory operand or a load). Per nibble step: 8 ``vpshufb`` (Zen 3: 2 shuffle pipes, 4 cycles), 8
-``vpaddb`` (on the other pipes), 2 byte loads and 2 ``vbroadcasti128`` for the tables, 4 row
-loads: 16 vector ALU ops for 16 word pairs, so the ceiling is **4 word pairs per cycle and core**
-(against 8/3 for the ``_lut`` tile). A byte counter gains at most 4 per step, so after 63 steps
-(252 < 256) the counters are widened into 32 x int32 sums per (row vector, column) in memory.
+broadcast tables and the current row vector. Per nibble step: 8 ``vpshufb`` (Zen 3: 2 shuffle
+pipes, 4 cycles), 8 ``vpaddb``, 4 row loads, 2 byte loads and 2 ``vbroadcasti128`` (load-only on
+Zen 3) for the tables: 16 vector ALU ops and about 27 macro-ops for 16 word pairs, so the ceiling
+is **about 3.5 word pairs per cycle and core** (4.5 cycles at Zen 3's 6-wide dispatch; the ALU
+pipes alone would allow 4), against 8/3 for the ``_lut`` tile. A byte counter gains at most 4 per
+step, so after 63 steps (252 < 256) the counters are widened into int16 sums (at most
+:data:`MAX_STEPS` steps per tile call), which are added into an int32 output block at the end.
 
 This is the table-lookup formulation of T-MAC (Wei et al., "T-MAC: CPU Renaissance via Table
 Lookup for Low-Bit LLM Deployment on Edge", EuroSys 2025), with the table a function of B's bits

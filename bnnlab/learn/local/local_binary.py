@@ -291,7 +291,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self._wrep[layer] = rep
 
     def _forward_fused(self, x: Any) -> list[tuple[Any, Any, Any, Any]]:
-        """``[(h_l, a_l bits, a_l live mask, s_l)]`` from :func:`._fused.forward_layer`."""
+        """``[(h_l, a_l bits, a_l live mask, s_l)]`` from :func:`._fused.forward_tables` or
+        :func:`._fused.forward_layer`."""
         xb = x[0] if isinstance(x, tuple) else x
         xl, out = _NO_WORDS, []
         for l in range(len(self.config.layers)):
