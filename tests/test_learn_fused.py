@@ -26,6 +26,7 @@ def unit_major(mask):
 # tiles (compiled for every target: plain loops without AVX2)
 KERNELS = ["ctpop", "lut", "tables"] if _lut.target_isa()["avx2"] else ["ctpop", "tables"]
 MASKS = [(False, False), (True, False), (False, True), (True, True)]  # (inputs, weights) ternary
+NO_CLIP = (-(2**31), 2**31 - 1)
 
 
 def table_offsets(wb, wl, has_wl, pairs, junk=77):
@@ -197,7 +198,7 @@ def test_reinforcement_at_flat_positions_in_either_layout(zero):
         _reinforce_at(got, pos, 2, zero)
         np.testing.assert_array_equal(got, expected)
         got = np.asarray(w, order=order).copy(order=order)
-        _fused.reinforce(got, pos, 2, zero == "zero")  # the compiled step's version
+        _fused.reinforce(got, pos, 2, zero == "zero", *NO_CLIP)  # the compiled step's version
         np.testing.assert_array_equal(got, expected)
     base = np.zeros((14, 10), dtype=np.int32)
     base[::2, ::2] = w  # neither C nor Fortran order: written through the view
@@ -219,8 +220,27 @@ def test_compiled_reinforcement_many_positions_in_either_layout(zero, shape):
         expected[pos] = v + 2 * (np.sign(v) if zero else np.where(v >= 0, 1, -1))
         for order in ("C", "F"):
             got = np.asarray(w, order=order).copy(order=order)
-            _fused.reinforce(got, pos.astype(np.int64), 2, zero)
+            _fused.reinforce(got, pos.astype(np.int64), 2, zero, *NO_CLIP)
             np.testing.assert_array_equal(got.reshape(-1), expected)
+
+
+def test_clipped_reinforcement_and_unit_clip():
+    # the compiled step clips only what can leave the bounds: the reinforced entries as they are
+    # reinforced, the touched units' rows after the update
+    rng = np.random.default_rng(12)
+    w = rng.integers(-6, 7, size=(9, 5)).astype(np.int32)
+    pos = rng.choice(w.size, size=20, replace=False).astype(np.int64)
+    expected = w.astype(np.int64).reshape(-1).copy()
+    expected[pos] = np.clip(expected[pos] + 2 * np.sign(expected[pos]), -4, 5)
+    got = np.asfortranarray(w)
+    _fused.reinforce(got, pos, 2, True, -4, 5)
+    np.testing.assert_array_equal(got.reshape(-1), expected)
+    wt = rng.integers(-9, 10, size=(5, 9)).astype(np.int32)
+    cols = np.array([1, 3], dtype=np.int64)
+    expected = wt.copy()
+    expected[cols] = np.clip(wt[cols], -4, 5)
+    _fused.clip_units(wt, cols, -4, 5)
+    np.testing.assert_array_equal(wt, expected)
 
 
 def test_fused_learner_holds_its_hidden_weights_unit_major(tmp_path):

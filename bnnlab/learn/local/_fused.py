@@ -62,7 +62,14 @@ from bnnlab.bits._lut import (
 from bnnlab.bits._numba import _tmac_tile, popcount, prefetch, sign_words
 from bnnlab.bits._tmac import BLOCK, GROUP, MAX_STEPS, nibble_rows, pair_rows
 
-__all__ = ["forward_layer", "forward_tables", "reinforce", "select_errors", "update_columns"]
+__all__ = [
+    "clip_units",
+    "forward_layer",
+    "forward_tables",
+    "reinforce",
+    "select_errors",
+    "update_columns",
+]
 
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
@@ -570,14 +577,25 @@ def update_columns(
     return cols
 
 
+@njit(cache=True)
+def clip_units(wt, cols, lo, hi):  # pragma: no cover - compiled
+    """In place ``W^T[j] = clip(W^T[j], lo, hi)`` for the units ``j`` in ``cols`` (``wt`` the
+    unit-major weights, (K, N))."""
+    for j in cols:
+        row = wt[j]
+        for i in range(row.shape[0]):
+            row[i] = min(max(row[i], lo), hi)
+
+
 @njit(cache=True, inline="always")
-def _reinforce_one(w, i, j, step, zero):  # pragma: no cover - compiled
+def _reinforce_one(w, i, j, step, zero, lo, hi):  # pragma: no cover - compiled
     # branch-free: the sign of a random weight mispredicts half of the time
     v = w[i, j]
     if zero:  # sign(0) = 0: a zero weight stays 0
-        w[i, j] = v + step * (np.int64(v > 0) - np.int64(v < 0))
+        u = v + step * (np.int64(v > 0) - np.int64(v < 0))
     else:  # sign(0) = +1
-        w[i, j] = v + step * (2 * np.int64(v >= 0) - 1)
+        u = v + step * (2 * np.int64(v >= 0) - 1)
+    w[i, j] = min(max(u, lo), hi)
 
 
 @njit(cache=True, inline="always")
@@ -596,12 +614,14 @@ def _divmod(p, k, inv_k):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
-    """In place ``W += step sign(W)`` at the flat row-major positions ``pos`` of ``W`` (N, K).
+def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
+    """In place ``W = clip(W + step sign(W), lo, hi)`` at the flat row-major positions ``pos`` of
+    ``W`` (N, K) (``lo, hi`` the int32 range for no clip).
 
     ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1; ``W`` may be in either
     memory order (the learner's is Fortran). The positions are distinct, so their order does
-    not matter. Reinforcement never changes a sign, so the packed words need no update.
+    not matter. Reinforcement never changes a sign (nor does a clip to ``lo < 0 < hi``), so the
+    packed words need no update.
     """
     k = w.shape[1]
     inv_k = 1.0 / k
@@ -613,4 +633,4 @@ def reinforce(w, pos, step, zero):  # pragma: no cover - compiled
             ia, ja = _divmod(pos[q + _AHEAD], k, inv_k)
             prefetch(w, ia, ja)
         i, j = _divmod(pos[q], k, inv_k)
-        _reinforce_one(w, i, j, step, zero)
+        _reinforce_one(w, i, j, step, zero, lo, hi)

@@ -224,5 +224,9 @@ class BinaryLearnerBase:
             self._thr_key, self._thr = key, self._thresholds()
         pos = draw_reinforcement(self.rng, int(w.size), self._thr[layer], sort=self._sorted_hits)
         self._apply_reinforcement(w, pos)
-        _clip(w, self.config.clip)
+        self._clip_reinforced(w, layer)
         self.timers.add("reinforcement", t0)
+
+    def _clip_reinforced(self, w: Any, layer: int) -> None:
+        """The clip after layer ``layer``'s reinforcement: all of ``W``."""
+        _clip(w, self.config.clip)

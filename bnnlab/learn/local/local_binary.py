@@ -58,6 +58,7 @@ from bnnlab.signs import signed
 __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
 
 _NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
+_NO_CLIP = (-(2**31), 2**31 - 1)  # the int32 range: clipping to it changes nothing
 
 
 def fused_available(engine: Any) -> bool:
@@ -236,6 +237,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
         self._wlive = [self._live_bits(w) for w in self.hidden]
         self._woff = [self._offsets(l) for l in range(len(self.hidden))]
+        # whether every entry of W_l is known to be within the clip bounds (see _clip_units)
+        self._in_range = [False] * len(self.hidden)
 
     def _pairs(self, layer: int) -> bool:
         """Whether layer ``layer``'s inputs are ternary (its products by 2-bit tables)."""
@@ -287,6 +290,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self._wrep[layer] = np.ascontiguousarray((rep[0] if isinstance(rep, tuple) else rep).T)
             self._wlive[layer] = self._live_bits(self.hidden[layer])
             self._woff[layer] = self._offsets(layer)
+            self._in_range[layer] = False
         else:
             self._wrep[layer] = rep
 
@@ -344,7 +348,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                 )  # fmt: skip
                 if self._woff[l] is not None:
                     self._offsets(l, cols)
-                _clip(w, cfg.clip)
+                self._clip_units(w, l, cols)
                 tm.add("update", t0)
                 self._reinforce(w, l)
                 self._after_update(l)
@@ -363,12 +367,38 @@ class LocalBinaryLearner(BinaryLearnerBase):
             xb, xl = ab, al
         return correct
 
+    def _clip_units(self, w: Any, layer: int, cols: Any) -> None:
+        """The clip after layer ``layer``'s error update (compiled step). The dense step clips
+        all of ``W``; once every entry is within the bounds (after the first full clip since
+        ``W`` was set), only the touched units ``cols`` can have left them, so only they are
+        clipped: the same integers, without a pass over the whole array."""
+        clip = self.config.clip
+        if clip is None:
+            return
+        if self._in_range[layer]:
+            from bnnlab.learn.local import _fused
+
+            _fused.clip_units(w.T, cols, -clip, clip)
+        else:
+            _clip(w, clip)
+            self._in_range[layer] = True
+
+    def _clip_reinforced(self, w: Any, layer: int) -> None:
+        # compiled step: the drawn entries are clipped as they are reinforced; the rest of W is
+        # within the bounds once it has been clipped in full
+        if not (self._fused and self._in_range[layer]):
+            super()._clip_reinforced(w, layer)
+            if self._fused and self.config.clip is not None:
+                self._in_range[layer] = True
+
     def _apply_reinforcement(self, w: Any, pos: Any) -> None:
         if not self._fused:
             return super()._apply_reinforcement(w, pos)
         from bnnlab.learn.local import _fused
 
-        _fused.reinforce(w, pos, self.config.step, self._zero)
+        clip = self.config.clip
+        lo, hi = _NO_CLIP if clip is None else (-clip, clip)
+        _fused.reinforce(w, pos, self.config.step, self._zero, lo, hi)
 
     def packed_weights(self) -> list[Any]:
         """Packed ``sign(W_l)^T`` (ties +1) of every layer, ``uint64 (K_l, ceil(N_{l-1} / 64))``.
