@@ -56,7 +56,7 @@ SHAPES.append((64, 5, False, False, False))
 @pytest.mark.parametrize(("n_in", "k", "zero", "has_xl", "has_wl"), SHAPES)
 @pytest.mark.parametrize("threads", [1, 2, 3])  # rows (units for the tables) in 1-3 chunks
 @pytest.mark.parametrize("kernel", KERNELS)
-@pytest.mark.parametrize("n", [50, 130])  # 2 row vectors of the tables; 2 groups, ragged
+@pytest.mark.parametrize("n", [50, 100, 130])  # tables: 2 row vectors; 3 + a ctpop tail; 2 groups
 def test_forward_layer_equals_dense_ternary_products(
     n_in, k, zero, has_xl, has_wl, threads, kernel, n
 ):

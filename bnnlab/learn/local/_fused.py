@@ -73,6 +73,7 @@ __all__ = [
 
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
+_CTPOP_TAIL = 8  # rows past the last full row vector that forward_tables leaves to ctpop
 # byte b of a packed row -> its 8 values 2 bit - 1 as int8 bytes of one word (bit i -> byte i),
 # and the live byte -> 0xFF where a bit is set: the update's unpacking, a word per 8 inputs
 _BYTE_SIGNS = np.array(
@@ -368,19 +369,27 @@ def forward_tables(
     k = wb.shape[1]
     words = xb.shape[1]
     h, ab, al, s, wlive = _outputs(n, k, wl, has_wl and not has_xl, hb)
-    blocks = (n + BLOCK - 1) // BLOCK
+    # a last row vector with only a few rows (the batch of 100: 3 x 32 + 4) would be mostly
+    # padding: those rows go by ctpop, the others by the tables
+    tail = n % BLOCK
+    n_tab = n - tail if tail <= _CTPOP_TAIL else n
+    blocks = (n_tab + BLOCK - 1) // BLOCK
     groups = (blocks + GROUP - 1) // GROUP
     per_word = 32 if has_xl else 16
     ax = np.empty((groups, GROUP * per_word * words * BLOCK), dtype=np.uint8)
     if has_xl:
-        pair_rows(xb, xl, ax)
+        pair_rows(xb[:n_tab], xl[:n_tab], ax)
     else:
-        nibble_rows(xb, ax)
+        nibble_rows(xb[:n_tab], ax)
     if threads > 1 and k > 64:
         _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h)
     else:
         for j0 in range(0, off.shape[0], 64):
             _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0)
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    for i in range(n_tab, n):
+        _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, h[i])
     for i in range(n):
         _row_tail(h, ab, al, s, hb, zero, i)
     return h, ab, al, s
