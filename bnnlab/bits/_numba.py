@@ -336,46 +336,24 @@ def _kernel(kernel: str | None, m: int, n: int) -> str:
 
 
 @njit(cache=True, inline="always")
-def _tmac_tile(ax, bn, tabs, g, j, p0, p1, rows, dst, col):
-    if rows == 4:
-        _tmac.tile4(ax, bn, tabs, g, j, p0, p1, dst, col)
-    elif rows == 3:
-        _tmac.tile3(ax, bn, tabs, g, j, p0, p1, dst, col)
-    elif rows == 2:
-        _tmac.tile2(ax, bn, tabs, g, j, p0, p1, dst, col)
-    else:
-        _tmac.tile1(ax, bn, tabs, g, j, p0, p1, dst, col)
-
-
-@njit(cache=True, inline="always")
 def _groups(ax, blocks, bn, tabs, k, out, bits, th, sign, m, n, g0, g1):
     """Row groups [g0, g1) (up to 4 row vectors of 32 rows) against all of B by the table-lookup
-    tile, in blocks of 64 columns (each tile call over all of K, in passes of at most
-    ``_tmac.MAX_STEPS`` nibble steps; shorter passes measured slower, even at K = 8192 where a
-    group's A is 256 KiB): the tiles add their sums into a block ``dst[row, column]``,
-    whose rows are then stored as contiguous runs of ``out`` (or, for the sign, one packed word
-    each, by a 64-lane compare); the padding rows (>= m) and column (>= n) are not stored."""
-    steps = bn.shape[1]
+    tile, in blocks of 64 columns (:func:`bnnlab.bits._tmac.block_sums`), whose rows are then
+    stored as contiguous runs of ``out`` (or, for the sign, one packed word each, by a 64-lane
+    compare); the padding rows (>= m) and column (>= n) are not stored."""
     dst = np.empty((_tmac.GROUP * _tmac.BLOCK, 64), dtype=np.int32)
     keep = np.empty(64, dtype=np.int32)  # 0 where d >= th, -1 elsewhere
     for g in range(g0, g1):
-        blk = g * _tmac.GROUP
-        rows = min(_tmac.GROUP, blocks - blk)
-        i0 = blk * _tmac.BLOCK
-        i1 = min(m, i0 + rows * _tmac.BLOCK)
+        i0 = g * _tmac.GROUP * _tmac.BLOCK
         for j0 in range(0, bn.shape[0], 64):
             j1 = min(bn.shape[0], j0 + 64)
             jn = min(j1, n) - j0
-            dst[:, : j1 - j0] = 0
-            for j in range(j0, j1, _tmac.COLS):
-                for p0 in range(0, steps, _tmac.MAX_STEPS):
-                    p1 = min(steps, p0 + _tmac.MAX_STEPS)
-                    _tmac_tile(ax, bn, tabs, g, j, p0, p1, rows, dst, j - j0)
+            rows = _tmac.block_sums(ax, blocks, bn, tabs, g, j0, j1, dst)
             ths = th[j0 : j0 + jn]  # slices: no index wraparound, the loops vectorise
-            for i in range(i0, i1):
+            keep[jn:] = -1
+            for i in range(i0, min(m, i0 + rows * _tmac.BLOCK)):
                 d = dst[i - i0, :jn]
                 if sign:
-                    keep[jn:] = -1
                     for c in range(jn):
                         keep[c] = 0 if k - 2 * np.int64(d[c]) >= ths[c] else -1
                     bits[i, j0 >> 6] = pack_signs64(keep, 0)[0]
@@ -447,14 +425,9 @@ def _gemm_tmac(a, b, k, out, bits, th, sign):
             ax, blocks, bn, _tmac.TABLES, k, out, bits, th, m, n
         )
         return
+    kern = _tmac_sign_parallel if sign else _tmac_dot_parallel
     chunk = max(1, -(-groups // threads))
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        kern = _tmac_sign_parallel if sign else _tmac_dot_parallel
-        kern(ax, blocks, bn, _tmac.TABLES, k, out, bits, th, m, n, chunk)
-    finally:
-        numba.set_num_threads(previous)
+    _run_threads(kern, threads, ax, blocks, bn, _tmac.TABLES, k, out, bits, th, m, n, chunk)
 
 
 def _gemm(a, b, k, out, bits, th, sign, kernel=None):
@@ -473,13 +446,8 @@ def _gemm(a, b, k, out, bits, th, sign, kernel=None):
         return
     # chunks of whole 4-row tiles, a few per thread for load balance on a shared machine
     chunk = max(4, -(-m // (4 * threads)) // 4 * 4)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        kern = _sign_parallel if sign else _dot_parallel
-        kern(a, b, halves, lut, k, out, bits, th, chunk, jb)
-    finally:
-        numba.set_num_threads(previous)
+    kern = _sign_parallel if sign else _dot_parallel
+    _run_threads(kern, threads, a, b, halves, lut, k, out, bits, th, chunk, jb)
 
 
 _NO_BITS = np.zeros((1, 1), dtype=np.uint64)

@@ -54,10 +54,12 @@ __all__ = [
     "TABLES",
     "TABLES_MASKED",
     "TABLES_PAIRS",
+    "block_sums",
     "nibble_cols",
     "nibble_rows",
     "pair_rows",
     "row_groups",
+    "tile",
     "tile1",
     "tile2",
     "tile3",
@@ -108,16 +110,17 @@ _I32X32 = ir.VectorType(_I32, 32)
 _BROADCAST = ir.Constant(ir.VectorType(_I32, 32), list(range(16)) * 2)
 
 
-def row_groups(m: int) -> tuple[int, int]:
+@njit(cache=True)
+def row_groups(m):  # pragma: no cover - compiled
     """``(groups, blocks)`` of :func:`nibble_rows` for ``m`` rows: row vectors of 32 rows
     (``blocks``), in groups of :data:`GROUP`."""
-    blocks = -(-m // BLOCK)
-    return -(-blocks // GROUP), blocks
+    blocks = (m + BLOCK - 1) // BLOCK
+    return (blocks + GROUP - 1) // GROUP, blocks
 
 
 @njit(cache=True)
 def nibble_rows(a, ax):  # pragma: no cover - compiled
-    """A's nibbles across rows, grouped for the tile: ``(ax, blocks)``.
+    """A's nibbles across rows, grouped for the tile; returns the number of row vectors.
 
     Row vector ``blk`` holds rows ``32 blk .. 32 blk + 31`` of ``a`` (M, W), padded with zero rows;
     the vectors come in groups of :data:`GROUP` (the last group may have fewer, ``R``), and a
@@ -370,3 +373,31 @@ def _tile(rows: int):
 
 #: ``tile<r>``: the tile of ``r`` row vectors (r = 1 .. :data:`GROUP`)
 tile1, tile2, tile3, tile4 = (_tile(r) for r in range(1, GROUP + 1))
+
+
+@njit(cache=True, inline="always")
+def tile(ax, bn, tabs, g, j, p0, p1, rows, dst, col):  # pragma: no cover - compiled
+    """The tile of ``rows`` row vectors (:func:`tile1` .. :func:`tile4`), chosen at run time."""
+    if rows == 4:
+        tile4(ax, bn, tabs, g, j, p0, p1, dst, col)
+    elif rows == 3:
+        tile3(ax, bn, tabs, g, j, p0, p1, dst, col)
+    elif rows == 2:
+        tile2(ax, bn, tabs, g, j, p0, p1, dst, col)
+    else:
+        tile1(ax, bn, tabs, g, j, p0, p1, dst, col)
+
+
+@njit(cache=True, inline="always")
+def block_sums(ax, blocks, bn, tabs, g, j0, j1, dst):  # pragma: no cover - compiled
+    """``dst[r, c]`` = the popcount sum of row ``r`` of group ``g`` against column ``j0 + c``,
+    for columns ``j0 .. j1 - 1`` (``j0`` even, ``j1 - j0 <= dst.shape[1]``), over all nibble steps
+    (tile calls of at most :data:`MAX_STEPS` steps; shorter passes over K measured slower, even
+    where a group's rows are 256 KiB); returns the group's row vectors."""
+    steps = bn.shape[1]
+    rows = min(GROUP, blocks - g * GROUP)
+    dst[:, : j1 - j0] = 0
+    for j in range(j0, j1, COLS):
+        for p0 in range(0, steps, MAX_STEPS):
+            tile(ax, bn, tabs, g, j, p0, min(steps, p0 + MAX_STEPS), rows, dst, j - j0)
+    return rows

@@ -59,8 +59,8 @@ from bnnlab.bits._lut import (
     split_units,
     units_tiles,
 )
-from bnnlab.bits._numba import _tmac_tile, popcount, prefetch, sign_words
-from bnnlab.bits._tmac import BLOCK, GROUP, MAX_STEPS, nibble_rows, pair_rows
+from bnnlab.bits._numba import popcount, prefetch, sign_words
+from bnnlab.bits._tmac import BLOCK, GROUP, block_sums, nibble_rows, pair_rows, row_groups
 
 __all__ = [
     "clip_units",
@@ -310,22 +310,17 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
 
 @njit(cache=True, inline="always")
 def _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0):  # pragma: no cover
-    """``h[:, j0:j0 + 64]`` of :func:`forward_tables`: the table tiles of every row group into
-    a 128 x 64 block of sums, then the products from the sums."""
+    """``h[:, j0:j0 + 64]`` of :func:`forward_tables`: per row group the table tiles' sums of
+    the block (:func:`bnnlab.bits._tmac.block_sums`), then the products from the sums."""
     n, k = h.shape
     steps = off.shape[1]
     dst = np.empty((GROUP * BLOCK, 64), dtype=np.int32)
     j1 = min(off.shape[0], j0 + 64)
     jn = min(j1, k) - j0
+    live = wlive[j0 : j0 + jn]
     for g in range(ax.shape[0]):
-        blk = g * GROUP
-        rows = min(GROUP, blocks - blk)
-        i0 = blk * BLOCK
-        dst[:, : j1 - j0] = 0
-        for j in range(j0, j1, 2):
-            for p0 in range(0, steps, MAX_STEPS):
-                _tmac_tile(ax, off, tabs, g, j, p0, min(steps, p0 + MAX_STEPS), rows, dst, j - j0)
-        live = wlive[j0 : j0 + jn]
+        i0 = g * GROUP * BLOCK
+        rows = block_sums(ax, blocks, off, tabs, g, j0, j1, dst)
         for i in range(i0, min(n, i0 + rows * BLOCK)):
             d = dst[i - i0, :jn]  # slices: no index wraparound, the loops vectorise
             o = h[i, j0 : j0 + jn]
@@ -373,14 +368,13 @@ def forward_tables(
     # padding: those rows go by ctpop, the others by the tables
     tail = n % BLOCK
     n_tab = n - tail if tail <= _CTPOP_TAIL else n
-    blocks = (n_tab + BLOCK - 1) // BLOCK
-    groups = (blocks + GROUP - 1) // GROUP
+    groups, _ = row_groups(n_tab)
     per_word = 32 if has_xl else 16
     ax = np.empty((groups, GROUP * per_word * words * BLOCK), dtype=np.uint8)
     if has_xl:
-        pair_rows(xb[:n_tab], xl[:n_tab], ax)
+        blocks = pair_rows(xb[:n_tab], xl[:n_tab], ax)
     else:
-        nibble_rows(xb[:n_tab], ax)
+        blocks = nibble_rows(xb[:n_tab], ax)
     if threads > 1 and k > 64:
         _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h)
     else:
