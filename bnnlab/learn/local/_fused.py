@@ -61,12 +61,14 @@ from bnnlab.bits._lut import (
 )
 from bnnlab.bits._numba import popcount, prefetch, sign_words
 from bnnlab.bits._tmac import BLOCK, GROUP, block_sums, nibble_rows, pair_rows, row_groups
+from bnnlab.learn.local._choice import floyd_into
 
 __all__ = [
     "clip_units",
     "forward_layer",
     "forward_tables",
     "reinforce",
+    "reinforce_drawn",
     "select_errors",
     "update_columns",
 ]
@@ -616,16 +618,8 @@ def _divmod(p, k, inv_k):  # pragma: no cover - compiled
     return q, r
 
 
-@njit(cache=True)
-def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
-    """In place ``W = clip(W + step sign(W), lo, hi)`` at the flat row-major positions ``pos`` of
-    ``W`` (N, K) (``lo, hi`` the int32 range for no clip).
-
-    ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1; ``W`` may be in either
-    memory order (the learner's is Fortran). The positions are distinct, so their order does
-    not matter. Reinforcement never changes a sign (nor does a clip to ``lo < 0 < hi``), so the
-    packed words need no update.
-    """
+@njit(cache=True, inline="always")
+def _reinforce_at(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
     k = w.shape[1]
     inv_k = 1.0 / k
     n = pos.shape[0]
@@ -637,3 +631,27 @@ def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
             prefetch(w, ia, ja)
         i, j = _divmod(pos[q], k, inv_k)
         _reinforce_one(w, i, j, step, zero, lo, hi)
+
+
+@njit(cache=True)
+def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
+    """In place ``W = clip(W + step sign(W), lo, hi)`` at the flat row-major positions ``pos`` of
+    ``W`` (N, K) (``lo, hi`` the int32 range for no clip).
+
+    ``sign(0)`` is 0 under ``zero`` (a zero weight stays 0), else +1; ``W`` may be in either
+    memory order (the learner's is Fortran). The positions are distinct, so their order does
+    not matter. Reinforcement never changes a sign (nor does a clip to ``lo < 0 < hi``), so the
+    packed words need no update.
+    """
+    _reinforce_at(w, pos, step, zero, lo, hi)
+
+
+@njit(cache=True)
+def reinforce_drawn(w, bitgen, hits, step, zero, lo, hi):  # pragma: no cover - compiled
+    """:func:`reinforce` at ``choice(W.size, hits, replace=False, shuffle=False)``'s positions,
+    drawn in the same kernel from the bit generator at address ``bitgen``
+    (:func:`bnnlab.learn.local._choice.floyd_into`: numpy's positions and generator state; the
+    caller holds its lock)."""
+    pos = np.empty(hits, dtype=np.int64)
+    floyd_into(bitgen, w.shape[0] * w.shape[1], pos)
+    _reinforce_at(w, pos, step, zero, lo, hi)

@@ -217,13 +217,18 @@ class BinaryLearnerBase:
         """``W += step sign(W)`` at the drawn flat (row-major) positions ``pos`` (host int64)."""
         self.engine.reinforce(w, self.xp.asarray(pos), self.config.step)
 
+    def _draw_reinforcement(self, w: Any, threshold: int) -> None:
+        """Draw the reinforcement field of ``w`` (:func:`~.rules.draw_reinforcement`) and apply
+        it (:meth:`_apply_reinforcement`)."""
+        pos = draw_reinforcement(self.rng, int(w.size), threshold, sort=self._sorted_hits)
+        self._apply_reinforcement(w, pos)
+
     def _reinforce(self, w: Any, layer: int) -> None:
         t0 = time.perf_counter()
         key = (self.prev_correct, self.prev_total)
         if getattr(self, "_thr_key", None) != key:  # once per epoch: acc_prev is fixed inside
             self._thr_key, self._thr = key, self._thresholds()
-        pos = draw_reinforcement(self.rng, int(w.size), self._thr[layer], sort=self._sorted_hits)
-        self._apply_reinforcement(w, pos)
+        self._draw_reinforcement(w, self._thr[layer])
         self._clip_reinforced(w, layer)
         self.timers.add("reinforcement", t0)
 

@@ -46,10 +46,13 @@ from bnnlab.learn.local.base import BinaryLearnerBase, _clip
 from bnnlab.learn.local.config import LocalBinaryConfig
 from bnnlab.learn.local.engine import PackedEngine, ZeroSignPackedEngine
 from bnnlab.learn.local.rules import (
+    choice_without_replacement,
+    compiled_choice_generator,
     head_error,
     init_hidden,
     margin_threshold,
     predict_from_scores,
+    reinforcement_hits,
     select_units,
     wrong_mask,
 )
@@ -391,14 +394,31 @@ class LocalBinaryLearner(BinaryLearnerBase):
             if self._fused and self.config.clip is not None:
                 self._in_range[layer] = True
 
+    def _draw_reinforcement(self, w: Any, threshold: int) -> None:
+        if not self._fused:
+            return super()._draw_reinforcement(w, threshold)
+        # compiled step: the subset drawn and applied in one kernel, from the generator itself
+        size = int(w.size)
+        hits = reinforcement_hits(self.rng, size, threshold)
+        bitgen = compiled_choice_generator(self.rng, size, hits)
+        if bitgen is None:  # numpy draws (see compiled_choice_generator)
+            return self._apply_reinforcement(w, choice_without_replacement(self.rng, size, hits))
+        from bnnlab.learn.local import _fused
+
+        lo, hi = self._clip_bounds()
+        with self.rng.bit_generator.lock:
+            _fused.reinforce_drawn(w, bitgen, hits, self.config.step, self._zero, lo, hi)
+
+    def _clip_bounds(self) -> tuple[int, int]:
+        clip = self.config.clip
+        return _NO_CLIP if clip is None else (-clip, clip)
+
     def _apply_reinforcement(self, w: Any, pos: Any) -> None:
         if not self._fused:
             return super()._apply_reinforcement(w, pos)
         from bnnlab.learn.local import _fused
 
-        clip = self.config.clip
-        lo, hi = _NO_CLIP if clip is None else (-clip, clip)
-        _fused.reinforce(w, pos, self.config.step, self._zero, lo, hi)
+        _fused.reinforce(w, pos, self.config.step, self._zero, *self._clip_bounds())
 
     def packed_weights(self) -> list[Any]:
         """Packed ``sign(W_l)^T`` (ties +1) of every layer, ``uint64 (K_l, ceil(N_{l-1} / 64))``.

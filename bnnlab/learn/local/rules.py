@@ -26,7 +26,8 @@ probability that a uniform 32-bit random integer is ``< T`` -- what a hardware c
 do per weight. Drawing ``N_in K`` such integers per mini-batch would dominate the epoch, so the
 field is sampled as ``n_hits ~ Binomial(N_in K, q)`` followed by a uniformly random ``n_hits``-subset
 of the flat positions (Floyd's algorithm, ``Generator.choice(replace=False)``, computed by a
-compiled replay of numpy's code that gives the same positions and generator state). Conditional on its
+compiled copy of numpy's code that draws from the generator's own C interface: the same positions
+and generator state). Conditional on its
 number of ones a field of i.i.d. Bernoulli(q) variables is uniform over the subsets of that size,
 so this is the same distribution exactly, at ``O(n_hits)`` cost instead of ``O(N_in K)``. (The
 binomial sampler uses floating point internally; that is the random source, not the training
@@ -73,7 +74,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 from fractions import Fraction
 from typing import Any
 
@@ -84,11 +84,13 @@ from bnnlab._xp import namespace
 
 __all__ = [
     "choice_without_replacement",
+    "compiled_choice_generator",
     "draw_reinforcement",
     "head_error",
     "init_hidden",
     "margin_threshold",
     "predict_from_scores",
+    "reinforcement_hits",
     "reinforcement_threshold",
     "select_units",
     "validate_xy",
@@ -96,7 +98,7 @@ __all__ = [
 ]
 
 _TWO32 = 1 << 32
-_REPLAY_MAX = 1 << 27  # layers of up to 2^27 weights (a 16 MiB bitmap) are replayed
+_FLOYD_MAX = 1 << 27  # layers of up to 2^27 weights (a 16 MiB bitmap) by the compiled Floyd
 _BIG = np.iinfo(np.int32).max
 
 
@@ -137,89 +139,86 @@ def draw_reinforcement(
     generator state as numpy's ``choice``, about 5x faster). The positions are sorted unless
     ``sort=False`` (the set is the same either way).
     """
-    hits = int(rng.binomial(size, threshold / _TWO32))
-    pos = choice_without_replacement(rng, size, hits)
+    pos = choice_without_replacement(rng, size, reinforcement_hits(rng, size, threshold))
     if sort:
         pos.sort()
     return pos.astype(np.int64, copy=False)
 
 
+def reinforcement_hits(rng: np.random.Generator, size: int, threshold: int) -> int:
+    """The number of ones of the field, ``Binomial(size, threshold / 2^32)`` (the first of the
+    reinforcement's two draws)."""
+    return int(rng.binomial(size, threshold / _TWO32))
+
+
 def choice_without_replacement(rng: np.random.Generator, size: int, hits: int) -> np.ndarray:
     """``rng.choice(size, hits, replace=False, shuffle=False)``: the same ``int64`` positions in
-    the same order, and ``rng`` left in the same state, computed by the compiled replay of
-    :mod:`bnnlab.learn.local._choice` when ``rng`` runs on PCG64 (numpy's default), numpy would
-    take Floyd's branch, ``size <= 2^27`` and the replay matched this numpy's ``choice`` (checked
-    once per process); else numpy's ``choice`` itself.
+    the same order, and ``rng`` left in the same state, computed by the compiled Floyd of
+    :mod:`bnnlab.learn.local._choice` where :func:`compiled_choice_generator` allows it, else by
+    numpy's ``choice`` itself.
     """
-    use_numpy = (
-        hits == 0
-        or size > _REPLAY_MAX  # the replay's bitmap has `size` bits; numpy's hash set O(hits)
-        or (size > 10000 and hits > size // 20)  # numpy's tail shuffle: as fast as a replay
-        or type(rng.bit_generator) is not np.random.PCG64
-        or not _replay_matches_numpy()
-    )
-    if use_numpy:
+    bitgen = compiled_choice_generator(rng, size, hits)
+    if bitgen is None:
         return rng.choice(size, size=hits, replace=False, shuffle=False)
-    return _replay(rng, size, hits)
-
-
-def _replay(rng: np.random.Generator, size: int, hits: int) -> np.ndarray:
     from bnnlab.learn.local import _choice  # numba is imported only when the path is taken
 
-    bg = rng.bit_generator
-    start = bg.state
-    pre = int(start["uinteger"]) & 0xFFFFFFFF if start["has_uint32"] else -1
-    n_raw = max(1, (hits + 64 + 1) // 2)  # room for about 64 rejections
-    while True:
-        raw = np.asarray(bg.random_raw(n_raw), dtype=np.uint64)
-        pos, used = _choice.floyd(pre, _uint32_words(raw), size, hits)
-        if used >= 0:
-            break
-        bg.state = start  # ran out: again with twice the words
-        n_raw *= 2
-    bg.state = start  # back to the start, then forward by exactly the words used
-    from_raw = used - (pre >= 0)
-    state = dict(start)
-    if from_raw <= 0:  # only the buffered half, or nothing, was used
-        state["has_uint32"] = int(-from_raw)
-    else:
-        last = (from_raw + 1) // 2  # raw outputs used; the last one's high half is next_uint32's
-        bg.advance(last)  # buffer: still to come (odd count) or spent (even count)
-        state = dict(bg.state)
-        state["has_uint32"] = from_raw % 2
-        state["uinteger"] = int(raw[last - 1] >> np.uint64(32))
-    bg.state = state
-    return pos
+    with rng.bit_generator.lock:
+        return _choice.floyd(bitgen, size, hits)
 
 
-def _uint32_words(raw: np.ndarray) -> np.ndarray:
-    """The 32-bit words of raw 64-bit outputs in ``next_uint32`` order: low half, then high."""
-    if sys.byteorder == "little":
-        return raw.view(np.uint32)
-    words = np.empty(2 * raw.size, dtype=np.uint32)
-    words[0::2] = raw & np.uint64(0xFFFFFFFF)
-    words[1::2] = raw >> np.uint64(32)
-    return words
+def compiled_choice_generator(rng: np.random.Generator, size: int, hits: int) -> int | None:
+    """The address of ``rng``'s ``bitgen_t`` (numpy's C interface of its bit generator) when the
+    compiled Floyd (:mod:`bnnlab.learn.local._choice`) computes ``rng.choice(size, hits,
+    replace=False, shuffle=False)``, else ``None``.
+
+    It does where numpy would take Floyd's branch (``size <= 10000`` or ``hits <= size // 20``;
+    numpy's tail shuffle is as fast), ``0 < hits``, ``size <= 2^27`` (the kernel marks the chosen
+    positions in a bitmap of ``size`` bits; numpy's hash set is ``O(hits)``), and the compiled
+    code matched this numpy's ``choice`` (checked once per process).
+    """
+    if (
+        hits == 0
+        or size > _FLOYD_MAX
+        or (size > 10000 and hits > size // 20)
+        or not isinstance(rng, np.random.Generator)
+        or not _floyd_matches_numpy()
+    ):
+        return None
+    try:
+        return int(rng.bit_generator.ctypes.bit_generator.value)
+    except AttributeError:  # a bit generator without numpy's C interface
+        return None
 
 
 @functools.cache
-def _replay_matches_numpy() -> bool:
-    """Whether the compiled replay reproduces this numpy's ``choice`` (with and without a buffered
-    32-bit half, and a full draw), so a numpy that changed its algorithm is never mimicked."""
+def _floyd_matches_numpy() -> bool:
+    """Whether the compiled Floyd reproduces this numpy's ``choice`` (positions and generator
+    state: with and without a buffered 32-bit half, on two bit generators, and a full draw), so
+    a numpy that changed its algorithm is never mimicked."""
     try:
-        for size, hits, pre in ((1000, 37, 0), (411_600, 5_300, 1), (7, 7, 1)):
-            a, b = np.random.default_rng(size), np.random.default_rng(size)
-            if pre:  # leave a buffered high half in both
-                a.integers(0, 1000, dtype=np.uint32)
-                b.integers(0, 1000, dtype=np.uint32)
-            want = a.choice(size, size=hits, replace=False, shuffle=False)
-            if not np.array_equal(_replay(b, size, hits), want):
-                return False
-            if a.bit_generator.state != b.bit_generator.state:
-                return False
+        from bnnlab.learn.local import _choice
     except ImportError:  # no numba here
         return False
+    cases = ((np.random.PCG64, 1000, 37, 0), (np.random.PCG64, 411_600, 5_300, 1),
+             (np.random.PCG64, 7, 7, 1), (np.random.MT19937, 5000, 400, 0))  # fmt: skip
+    for bit_generator, size, hits, pre in cases:
+        a, b = (np.random.Generator(bit_generator(size)) for _ in range(2))
+        if pre:  # leave a buffered high half in both
+            a.integers(0, 1000, dtype=np.uint32)
+            b.integers(0, 1000, dtype=np.uint32)
+        want = a.choice(size, size=hits, replace=False, shuffle=False)
+        with b.bit_generator.lock:
+            got = _choice.floyd(int(b.bit_generator.ctypes.bit_generator.value), size, hits)
+        if not (np.array_equal(got, want) and _same(a.bit_generator.state, b.bit_generator.state)):
+            return False
     return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of two bit-generator states (nested dicts of numbers and arrays)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(np.array_equal(a, b))
 
 
 # --------------------------------------------------------------------------------------------
