@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["floyd", "floyd_into", "next_uint32"]
+__all__ = ["floyd", "floyd_next", "next_uint32"]
 
 _LOW = np.uint64(0xFFFFFFFF)
 _TWO32 = np.uint64(1 << 32)
@@ -63,28 +63,25 @@ def next_uint32(typingctx, bitgen):
 
 
 @njit(cache=True, inline="always")
-def floyd_into(bitgen, size, pos):  # pragma: no cover - compiled
-    """Floyd's ``pos.shape[0]``-subset of ``range(size)`` into ``pos``, in draw order, with the
-    words of the bit generator at address ``bitgen`` (see the module docstring)."""
-    hits = pos.shape[0]
-    seen = np.zeros((size + 63) >> 6, dtype=np.uint64)
-    for q in range(hits):
-        j = size - hits + q
-        t = np.int64(0)
-        if j > 0:  # random_bounded_uint64(0, j): Lemire's multiply-shift with rejection
-            bound = np.uint64(j + 1)
-            m = np.uint64(next_uint32(bitgen)) * bound
-            low = m & _LOW
-            if low < bound:
-                threshold = (_TWO32 - bound) % bound
-                while low < threshold:
-                    m = np.uint64(next_uint32(bitgen)) * bound
-                    low = m & _LOW
-            t = np.int64(m >> np.uint64(32))
-        if (seen[t >> 6] >> np.uint64(t & 63)) & np.uint64(1):
-            t = j
-        seen[t >> 6] |= np.uint64(1) << np.uint64(t & 63)
-        pos[q] = t
+def floyd_next(bitgen, j, seen):  # pragma: no cover - compiled
+    """Floyd's step ``j`` (``j = size - hits, ..., size - 1``): ``t`` uniform in ``[0, j]`` from
+    the bit generator at address ``bitgen`` (none drawn for ``j = 0``), ``j`` instead if ``t``
+    is marked in ``seen``; marks and returns it (see the module docstring)."""
+    t = np.int64(0)
+    if j > 0:  # random_bounded_uint64(0, j): Lemire's multiply-shift with rejection
+        bound = np.uint64(j + 1)
+        m = np.uint64(next_uint32(bitgen)) * bound
+        low = m & _LOW
+        if low < bound:
+            threshold = (_TWO32 - bound) % bound
+            while low < threshold:
+                m = np.uint64(next_uint32(bitgen)) * bound
+                low = m & _LOW
+        t = np.int64(m >> np.uint64(32))
+    if (seen[t >> 6] >> np.uint64(t & 63)) & np.uint64(1):
+        t = j
+    seen[t >> 6] |= np.uint64(1) << np.uint64(t & 63)
+    return t
 
 
 @njit(cache=True)
@@ -92,5 +89,7 @@ def floyd(bitgen, size, hits):  # pragma: no cover - compiled
     """Floyd's ``hits``-subset of ``range(size)`` (``int64``, in draw order), drawn from the bit
     generator at address ``bitgen``."""
     pos = np.empty(hits, dtype=np.int64)
-    floyd_into(bitgen, size, pos)
+    seen = np.zeros((size + 63) >> 6, dtype=np.uint64)  # the chosen positions
+    for q in range(hits):
+        pos[q] = floyd_next(bitgen, size - hits + q, seen)
     return pos

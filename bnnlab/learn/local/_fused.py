@@ -61,7 +61,7 @@ from bnnlab.bits._lut import (
 )
 from bnnlab.bits._numba import popcount, prefetch, sign_words
 from bnnlab.bits._tmac import BLOCK, GROUP, block_sums, nibble_rows, pair_rows, row_groups
-from bnnlab.learn.local._choice import floyd_into
+from bnnlab.learn.local._choice import floyd
 
 __all__ = [
     "clip_units",
@@ -650,8 +650,7 @@ def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
 def reinforce_drawn(w, bitgen, hits, step, zero, lo, hi):  # pragma: no cover - compiled
     """:func:`reinforce` at ``choice(W.size, hits, replace=False, shuffle=False)``'s positions,
     drawn in the same kernel from the bit generator at address ``bitgen``
-    (:func:`bnnlab.learn.local._choice.floyd_into`: numpy's positions and generator state; the
-    caller holds its lock)."""
-    pos = np.empty(hits, dtype=np.int64)
-    floyd_into(bitgen, w.shape[0] * w.shape[1], pos)
-    _reinforce_at(w, pos, step, zero, lo, hi)
+    (:func:`bnnlab.learn.local._choice.floyd`: numpy's positions and generator state; the
+    caller holds its lock). (Applying each weight a few draws after prefetching it, to overlap
+    the cache misses with the draws, measured no faster.)"""
+    _reinforce_at(w, floyd(bitgen, w.shape[0] * w.shape[1], hits), step, zero, lo, hi)
