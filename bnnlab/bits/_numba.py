@@ -46,6 +46,7 @@ from bnnlab.bits import _lut, _tmac
 from bnnlab.bits._numpy import pack_last, unpack_last
 
 __all__ = [
+    "cycle_counter",
     "outer_update",
     "outer_update_units",
     "pack_last",
@@ -111,6 +112,24 @@ def prefetch(typingctx, a, i, j):
         return context.get_dummy_value()
 
     return types.none(a, i, j), codegen
+
+
+@intrinsic
+def cycle_counter(typingctx):
+    """The CPU's cycle counter (``llvm.readcyclecounter``: ``rdtsc`` on x86, a constant-rate
+    counter there; 0 on targets without one). For splitting a kernel's measured wall time among
+    its phases, never as a time by itself."""
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(64), []), "llvm.readcyclecounter"
+        )
+        return builder.call(fn, [])
+
+    return types.int64(), codegen
 
 
 @intrinsic

@@ -59,8 +59,16 @@ from bnnlab.bits._lut import (
     split_units,
     units_tiles,
 )
-from bnnlab.bits._numba import popcount, prefetch, sign_words
-from bnnlab.bits._tmac import BLOCK, GROUP, block_sums, nibble_rows, pair_rows, row_groups
+from bnnlab.bits._numba import cycle_counter, popcount, prefetch, sign_words
+from bnnlab.bits._tmac import (
+    BLOCK,
+    GROUP,
+    block_sums,
+    nibble_rows,
+    pair_rows,
+    row_groups,
+    unit_offsets,
+)
 from bnnlab.learn.local._choice import floyd
 
 __all__ = [
@@ -70,6 +78,7 @@ __all__ = [
     "reinforce",
     "reinforce_drawn",
     "select_errors",
+    "train_layer",
     "update_columns",
 ]
 
@@ -590,6 +599,64 @@ def clip_units(wt, cols, lo, hi):  # pragma: no cover - compiled
         row = wt[j]
         for i in range(row.shape[0]):
             row[i] = min(max(row[i], lo), hi)
+
+
+@njit(cache=True)
+def train_layer(
+    xb,
+    xl,
+    has_xl,
+    wt,
+    wb,
+    wl,
+    has_wl,
+    n_in,
+    hb,
+    zero,
+    threads,
+    off,
+    tabs,
+    lut,
+    y,
+    margin,
+    heads,
+    gamma,
+    step,
+    clip,
+    lo,
+    hi,
+):  # pragma: no cover - compiled
+    """One layer of the compiled training step in one call: :func:`forward_tables` (when ``off``
+    has rows) or :func:`forward_layer`, :func:`select_errors`, and, if a sample is wrong,
+    :func:`update_columns`, the touched units' table offsets
+    (:func:`bnnlab.bits._tmac.unit_offsets`) and, with ``clip``, :func:`clip_units` to
+    ``[lo, hi]`` (``wt = W^T`` is then known to be within the bounds elsewhere).
+
+    Returns ``(h, ab, al, s, correct, wrong, n_wrong, ticks)``: the forward's outputs, the
+    selection's counts and mask, and the cycle counter's ticks (:func:`~bnnlab.bits._numba.
+    cycle_counter`) spent in the forward, the selection and the update, by which the caller
+    splits the call's wall time among the three phases.
+    """
+    t0 = cycle_counter()
+    if off.shape[0]:
+        h, ab, al, s = forward_tables(
+            xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs
+        )
+    else:
+        h, ab, al, s = forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut)
+    t1 = cycle_counter()
+    correct, wrong, widx, sel = select_errors(s, y, margin, h, heads, gamma)
+    t2 = cycle_counter()
+    if widx.shape[0]:
+        cols = update_columns(
+            wt, wb, wl, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads
+        )
+        if off.shape[0]:
+            unit_offsets(wb, wl, has_wl, off, cols)
+        if clip:
+            clip_units(wt, cols, lo, hi)
+    t3 = cycle_counter()
+    return h, ab, al, s, correct, wrong, widx.shape[0], (t1 - t0, t2 - t1, t3 - t2)
 
 
 @njit(cache=True, inline="always")

@@ -40,6 +40,17 @@ class Timers(dict):
         self[key] = self.get(key, 0.0) + (t1 - t0)
         return t1
 
+    def split(self, t0: float, ticks: dict[str, int]) -> float:
+        """Add the time since ``t0`` to the phases ``ticks`` names, in proportion to their counts
+        (a compiled kernel's cycle-counter ticks per phase); all to the first where none
+        counted. Returns the current time."""
+        t1 = time.perf_counter()
+        total = sum(ticks.values())
+        for q, (key, n) in enumerate(ticks.items()):
+            share = n / total if total > 0 else float(q == 0)
+            self[key] = self.get(key, 0.0) + (t1 - t0) * share
+        return t1
+
 
 class BinaryLearnerBase:
     """Training loop shared by the gradient-free learners (subclasses define the network).

@@ -61,6 +61,7 @@ from bnnlab.signs import signed
 __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
 
 _NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
+_NO_OFFSETS = np.zeros((0, 0), dtype=np.uint16)  # no table offsets: the forward without tables
 _NO_CLIP = (-(2**31), 2**31 - 1)  # the int32 range: clipping to it changes nothing
 
 
@@ -240,7 +241,10 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
         self._wlive = [self._live_bits(w) for w in self.hidden]
         self._woff = [self._offsets(l) for l in range(len(self.hidden))]
-        # whether every entry of W_l is known to be within the clip bounds (see _clip_units)
+        # whether every entry of W_l is known to be within the clip bounds: the dense step
+        # clips all of W after each update; once W has been clipped in full (the first clip
+        # since it was set), only the touched units can have left them, and train_layer clips
+        # only those -- the same integers without a pass over the whole array
         self._in_range = [False] * len(self.hidden)
 
     def _pairs(self, layer: int) -> bool:
@@ -322,37 +326,36 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return _fused.forward_layer(*args, _lut.use_lut())
 
     def _step_fused(self, x: Any, y: Any) -> int:
-        """:meth:`_step` as compiled kernels (numba): per layer one forward kernel (products,
-        activation, local head), one selection kernel and one update kernel; same arithmetic and
-        the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        """:meth:`_step` as compiled kernels (numba): per layer one kernel for the forward, the
+        selection and the update (:func:`._fused.train_layer`, whose wall time is split among
+        the three phases by its cycle-counter ticks) and one for the reinforcement; the same
+        arithmetic and the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        from bnnlab.bits import _lut  # numba is imported only when the path is taken
         from bnnlab.learn.local import _fused
 
         cfg, eng, tm = self.config, self.engine, self.timers
         last = len(cfg.layers) - 1
         xb = x[0] if isinstance(x, tuple) else x
         xl, correct = _NO_WORDS, 0
+        lo, hi = self._clip_bounds()
         for l in range(len(cfg.layers)):
             t0 = time.perf_counter()
-            wl = self._wlive[l]
-            h, ab, al, s = self._layer_fused(l, xb, xl)
-            t0 = tm.add("forward", t0)
-            ok, wrong, widx, sel = _fused.select_errors(
-                s, y, self._margins[l], h, self.heads[l], cfg.groups[l]
-            )
+            wl, w, off = self._wlive[l], self.hidden[l], self._woff[l]
+            partial = cfg.clip is not None and self._in_range[l]
+            h, ab, al, s, ok, wrong, n_wrong, ticks = _fused.train_layer(
+                xb, xl, l > 0 and self._zero, w.T, self._wrep[l],
+                _NO_WORDS if wl is None else wl, wl is not None, cfg.fan_in[l], self._hbits[l],
+                self._zero, self.threads, _NO_OFFSETS if off is None else off, self._tables(l),
+                _lut.use_lut(), y, self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
+                partial, lo, hi,
+            )  # fmt: skip
             if l == last:
                 correct = int(ok)
-            if widx.shape[0]:
-                t0 = tm.add("selection", t0)
-                w = self.hidden[l]
-                cols = _fused.update_columns(
-                    w.T, self._wrep[l], _NO_WORDS if wl is None else wl, wl is not None,
-                    xb, xl, l > 0 and self._zero, widx, sel, self.heads[l], y, cfg.step,
-                    self.threads,
-                )  # fmt: skip
-                if self._woff[l] is not None:
-                    self._offsets(l, cols)
-                self._clip_units(w, l, cols)
-                tm.add("update", t0)
+            if n_wrong and cfg.clip is not None and not partial:
+                _clip(w, cfg.clip)  # the first clip since W was set: all of it
+                self._in_range[l] = True
+            tm.split(t0, dict(zip(("forward", "selection", "update"), ticks, strict=True)))
+            if n_wrong:
                 self._reinforce(w, l)
                 self._after_update(l)
                 if cfg.train_head and l == last:
@@ -365,26 +368,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     self._hrep[l] = eng.head_weights(g)  # packed_heads() reads it
                     self._hbits[l] = self._hrep[l][0] if self._zero else self._hrep[l]
                     tm.add("update", t0)
-            else:
-                tm.add("selection", t0)
             xb, xl = ab, al
         return correct
-
-    def _clip_units(self, w: Any, layer: int, cols: Any) -> None:
-        """The clip after layer ``layer``'s error update (compiled step). The dense step clips
-        all of ``W``; once every entry is within the bounds (after the first full clip since
-        ``W`` was set), only the touched units ``cols`` can have left them, so only they are
-        clipped: the same integers, without a pass over the whole array."""
-        clip = self.config.clip
-        if clip is None:
-            return
-        if self._in_range[layer]:
-            from bnnlab.learn.local import _fused
-
-            _fused.clip_units(w.T, cols, -clip, clip)
-        else:
-            _clip(w, clip)
-            self._in_range[layer] = True
 
     def _clip_reinforced(self, w: Any, layer: int) -> None:
         # compiled step: the drawn entries are clipped as they are reinforced; the rest of W is
