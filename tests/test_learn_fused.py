@@ -4,6 +4,8 @@ least-action selection, and the error update with its re-packed sign and live bi
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -222,6 +224,54 @@ def test_compiled_reinforcement_many_positions_in_either_layout(zero, shape):
             got = np.asarray(w, order=order).copy(order=order)
             _fused.reinforce(got, pos.astype(np.int64), 2, zero, *NO_CLIP)
             np.testing.assert_array_equal(got.reshape(-1), expected)
+
+
+@pytest.mark.parametrize("zero", [True, False])
+@pytest.mark.parametrize("buffered", [False, True])
+def test_reinforcement_drawn_in_the_kernel_is_numpys_choice(zero, buffered):
+    # the kernel's own draw: numpy's choice(size, hits, replace=False, shuffle=False) positions,
+    # the generator left where choice leaves it, W += 2 sign(W) there and clipped to [lo, hi]
+    from bnnlab.learn.local.rules import _same
+
+    rng = np.random.default_rng(21)
+    w = np.asfortranarray(rng.integers(-5, 6, size=(131, 70)).astype(np.int32))
+    for hits in (1, 17, 400):
+        a, b = np.random.default_rng(hits), np.random.default_rng(hits)
+        if buffered:  # a buffered 32-bit half in both
+            a.integers(0, 9, dtype=np.uint32)
+            b.integers(0, 9, dtype=np.uint32)
+        pos = a.choice(w.size, size=hits, replace=False, shuffle=False)
+        expected = w.astype(np.int64).reshape(-1).copy()
+        v = expected[pos]
+        expected[pos] = np.clip(v + 2 * (np.sign(v) if zero else np.where(v >= 0, 1, -1)), -6, 5)
+        got = w.copy(order="F")
+        with b.bit_generator.lock:
+            _fused.reinforce_drawn(
+                got, b.bit_generator.ctypes.bit_generator.value, hits, 2, zero, -6, 5
+            )
+        np.testing.assert_array_equal(got.reshape(-1), expected)
+        assert _same(a.bit_generator.state, b.bit_generator.state)
+
+
+def test_phase_timers_split_a_call_by_its_ticks():
+    from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner
+    from bnnlab.learn.local.base import Timers
+
+    tm = Timers()
+    t0 = time.perf_counter() - 1.0
+    tm.split(t0, {"forward": 3, "selection": 0, "update": 1})
+    assert tm["selection"] == 0.0 and 2.9 < tm["forward"] / tm["update"] < 3.1
+    assert 0.99 < tm["forward"] + tm["update"] < 1.5
+    tm.split(time.perf_counter() - 1.0, {"a": 0, "b": 0})  # no ticks: all to the first phase
+    assert tm["a"] >= 1.0 and tm["b"] == 0.0
+    rng = np.random.default_rng(2)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(200, 70))
+    y = rng.integers(0, 3, size=200)
+    cfg = LocalBinaryConfig(n_features=70, n_classes=3, layers=(64, 64), batch_size=50)
+    model = LocalBinaryLearner(cfg, seed=0, backend="numba")
+    model.fit(x, y, epochs=1)
+    assert set(model.timers) == {"forward", "selection", "update", "reinforcement"}
+    assert all(v > 0 for v in model.timers.values())
 
 
 def test_clipped_reinforcement_and_unit_clip():
