@@ -50,8 +50,9 @@ def forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):
 
 
 # (n_in, K, sign(0) = 0, ternary inputs, ternary weights); 2600 inputs: two byte-counter chunks of
-# the lookup tile; without sign(0) = 0 nothing is ternary
-SHAPES = [(n, k, True, *m) for n, k in [(70, 9), (130, 64), (2600, 7)] for m in MASKS]
+# the lookup tile; 129 units: the tables' parallel path (3 blocks of 64); without sign(0) = 0
+# nothing is ternary
+SHAPES = [(n, k, True, *m) for n, k in [(70, 9), (130, 64), (2600, 7), (150, 129)] for m in MASKS]
 SHAPES.append((64, 5, False, False, False))
 
 
@@ -127,16 +128,18 @@ def test_table_offsets_and_tables_against_the_ternary_values(rng):
                 assert _tmac.TABLES_PAIRS[pair[j, p] + u] == xv @ np.sign(wv) + 2
 
 
-def test_select_errors_equals_the_rules():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_select_errors_equals_the_rules(threads):
     from bnnlab.learn.local.rules import select_units, wrong_mask
 
     rng = np.random.default_rng(3)
-    n, k, c, gamma, margin = 40, 12, 5, 3, 2
+    n, k, c, gamma, margin = 120, 12, 5, 3, 2  # about 90 wrong samples: parallel with 2
     s = rng.integers(-6, 7, size=(n, c)).astype(np.int32)
     y = rng.integers(0, c, size=n)
     h = rng.integers(-4, 5, size=(n, k)).astype(np.int32)
     heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, c))
-    correct, wrong, widx, sel = _fused.select_errors(s, y, margin, h, heads, gamma)
+    correct, wrong, widx, sel = _fused.select_errors(s, y, margin, h, heads, gamma, threads)
+    assert len(widx) >= 32
     ref_wrong, pred = wrong_mask(s, y, margin)
     assert correct == int((pred == y).sum())
     np.testing.assert_array_equal(wrong, ref_wrong)
@@ -228,14 +231,15 @@ def test_compiled_reinforcement_many_positions_in_either_layout(zero, shape):
 
 @pytest.mark.parametrize("zero", [True, False])
 @pytest.mark.parametrize("buffered", [False, True])
-def test_reinforcement_drawn_in_the_kernel_is_numpys_choice(zero, buffered):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_reinforcement_drawn_in_the_kernel_is_numpys_choice(zero, buffered, threads):
     # the kernel's own draw: numpy's choice(size, hits, replace=False, shuffle=False) positions,
     # the generator left where choice leaves it, W += 2 sign(W) there and clipped to [lo, hi]
     from bnnlab.learn.local.rules import _same
 
     rng = np.random.default_rng(21)
     w = np.asfortranarray(rng.integers(-5, 6, size=(131, 70)).astype(np.int32))
-    for hits in (1, 17, 400):
+    for hits in (1, 17, 400, 3000):  # 3000: applied in parallel with 2 threads
         a, b = np.random.default_rng(hits), np.random.default_rng(hits)
         if buffered:  # a buffered 32-bit half in both
             a.integers(0, 9, dtype=np.uint32)
@@ -247,7 +251,7 @@ def test_reinforcement_drawn_in_the_kernel_is_numpys_choice(zero, buffered):
         got = w.copy(order="F")
         with b.bit_generator.lock:
             _fused.reinforce_drawn(
-                got, b.bit_generator.ctypes.bit_generator.value, hits, 2, zero, -6, 5
+                got, b.bit_generator.ctypes.bit_generator.value, hits, 2, zero, -6, 5, threads
             )
         np.testing.assert_array_equal(got.reshape(-1), expected)
         assert _same(a.bit_generator.state, b.bit_generator.state)

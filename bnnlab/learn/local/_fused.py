@@ -352,6 +352,32 @@ def _tables_parallel(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h):  # p
         _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, 64 * b)
 
 
+@njit(cache=True, inline="always")
+def _tails(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, lo, hi
+):  # pragma: no cover - compiled
+    """Rows ``lo .. hi - 1`` of :func:`forward_tables` after the tables: ``h`` by ``ctpop`` for
+    the rows from ``n_tab`` on, then every row's activation and head scores."""
+    k = wb.shape[1]
+    acc = np.empty(k, dtype=np.int64)
+    live = np.empty(k, dtype=np.int64)
+    for i in range(lo, hi):
+        if i >= n_tab:
+            _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, h[i])
+        _row_tail(h, ab, al, s, hb, zero, i)
+
+
+@njit(cache=True, parallel=True)
+def _tails_parallel(
+    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, chunks
+):  # pragma: no cover - compiled
+    n = h.shape[0]
+    size = (n + chunks - 1) // chunks
+    for ch in prange(chunks):
+        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab,
+               ch * size, min(n, (ch + 1) * size))  # fmt: skip
+
+
 @njit(cache=True)
 def forward_tables(
     xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs
@@ -388,20 +414,50 @@ def forward_tables(
         blocks = nibble_rows(xb[:n_tab], ax)
     if threads > 1 and k > 64:
         _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h)
+        _tails_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero,
+                        n_tab, max(1, min(threads, n // 16)))  # fmt: skip
     else:
         for j0 in range(0, off.shape[0], 64):
             _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0)
-    acc = np.empty(k, dtype=np.int64)
-    live = np.empty(k, dtype=np.int64)
-    for i in range(n_tab, n):
-        _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, h[i])
-    for i in range(n):
-        _row_tail(h, ab, al, s, hb, zero, i)
+        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, 0, n)
     return h, ab, al, s
 
 
+@njit(cache=True, inline="always")
+def _select_row(h, ht, y, widx, sel, gamma, r):  # pragma: no cover - compiled
+    """Row ``r`` of :func:`select_errors`' ``sel``: per group of γ units of wrong sample
+    ``widx[r]`` the unit with ``h t < 0`` and the smallest ``|h|`` (ties to the lowest), or -1."""
+    i = widx[r]
+    hi = h[i]
+    ti = ht[y[i]]
+    big = np.int64(1) << 40
+    for gg in range(sel.shape[1]):
+        # min over (|h| or 2^40 where not wrong) * 2^20 + offset: one vectorisable reduction
+        # that picks the smallest |h| among the wrong units, ties to the lowest index (on
+        # slices indexed by the loop variable alone: numba then emits no index wraparound
+        # and LLVM vectorises the loop)
+        hg = hi[gg * gamma : (gg + 1) * gamma]
+        tg = ti[gg * gamma : (gg + 1) * gamma]
+        best = np.int64(1) << 62
+        for o in range(gamma):
+            hv = np.int64(hg[o])
+            av = hv if hv > 0 else -hv
+            key = (av if hv * tg[o] < 0 else big) * 1048576 + o
+            best = min(best, key)
+        sel[r, gg] = gg * gamma + (best & 1048575) if (best >> 20) < big else -1
+
+
+@njit(cache=True, parallel=True)
+def _select_parallel(h, ht, y, widx, sel, gamma, chunks):  # pragma: no cover - compiled
+    nw = widx.shape[0]
+    size = (nw + chunks - 1) // chunks
+    for ch in prange(chunks):
+        for r in range(ch * size, min(nw, (ch + 1) * size)):
+            _select_row(h, ht, y, widx, sel, gamma, r)
+
+
 @njit(cache=True)
-def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
+def select_errors(s, y, margin, h, heads, gamma, threads):  # pragma: no cover - compiled
     """Wrong-sample mask and least-action selection of one layer (see the module docstring).
 
     Parameters
@@ -412,6 +468,9 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
     h : int32 (n, K)   pre-activations
     heads : int8 (K, C) ±1 local head ``B``
     gamma : int        group size (divides K)
+    threads : int      the wrong samples' selections are split into this many chunks (at
+                       most one per 16 samples) on numba's threads; the result does not
+                       depend on it
 
     Returns
     -------
@@ -448,31 +507,18 @@ def select_errors(s, y, margin, h, heads, gamma):  # pragma: no cover - compiled
             wrong[i] = True
             nw += 1
     widx = np.empty(nw, dtype=np.int64)
-    sel = np.full((nw, g), -1, dtype=np.int32)
-    ht = np.ascontiguousarray(heads.T)  # (C, K): the targets of a class are one contiguous row
-    big = np.int64(1) << 40
+    sel = np.empty((nw, g), dtype=np.int32)
     r = 0
     for i in range(n):
-        if not wrong[i]:
-            continue
-        widx[r] = i
-        hi = h[i]
-        ti = ht[y[i]]
-        for gg in range(g):
-            # min over (|h| or 2^40 where not wrong) * 2^20 + offset: one vectorisable reduction
-            # that picks the smallest |h| among the wrong units, ties to the lowest index (on
-            # slices indexed by the loop variable alone: numba then emits no index wraparound
-            # and LLVM vectorises the loop)
-            hg = hi[gg * gamma : (gg + 1) * gamma]
-            tg = ti[gg * gamma : (gg + 1) * gamma]
-            best = np.int64(1) << 62
-            for o in range(gamma):
-                hv = np.int64(hg[o])
-                av = hv if hv > 0 else -hv
-                key = (av if hv * tg[o] < 0 else big) * 1048576 + o
-                best = min(best, key)
-            sel[r, gg] = gg * gamma + (best & 1048575) if (best >> 20) < big else -1
-        r += 1
+        if wrong[i]:
+            widx[r] = i
+            r += 1
+    ht = np.ascontiguousarray(heads.T)  # (C, K): the targets of a class are one contiguous row
+    if threads > 1 and nw >= 32:
+        _select_parallel(h, ht, y, widx, sel, gamma, min(threads, nw // 16))
+    else:
+        for r in range(nw):
+            _select_row(h, ht, y, widx, sel, gamma, r)
     return correct, wrong, widx, sel
 
 
@@ -645,7 +691,7 @@ def train_layer(
     else:
         h, ab, al, s = forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut)
     t1 = cycle_counter()
-    correct, wrong, widx, sel = select_errors(s, y, margin, h, heads, gamma)
+    correct, wrong, widx, sel = select_errors(s, y, margin, h, heads, gamma, threads)
     t2 = cycle_counter()
     if widx.shape[0]:
         cols = update_columns(
@@ -713,11 +759,25 @@ def reinforce(w, pos, step, zero, lo, hi):  # pragma: no cover - compiled
     _reinforce_at(w, pos, step, zero, lo, hi)
 
 
+@njit(cache=True, parallel=True)
+def _reinforce_parallel(w, pos, step, zero, lo, hi, chunks):  # pragma: no cover - compiled
+    n = pos.shape[0]
+    size = (n + chunks - 1) // chunks
+    for ch in prange(chunks):  # the positions are distinct: the chunks touch disjoint weights
+        _reinforce_at(w, pos[ch * size : min(n, (ch + 1) * size)], step, zero, lo, hi)
+
+
 @njit(cache=True)
-def reinforce_drawn(w, bitgen, hits, step, zero, lo, hi):  # pragma: no cover - compiled
+def reinforce_drawn(w, bitgen, hits, step, zero, lo, hi, threads):  # pragma: no cover - compiled
     """:func:`reinforce` at ``choice(W.size, hits, replace=False, shuffle=False)``'s positions,
     drawn in the same kernel from the bit generator at address ``bitgen``
     (:func:`bnnlab.learn.local._choice.floyd`: numpy's positions and generator state; the
-    caller holds its lock). (Applying each weight a few draws after prefetching it, to overlap
-    the cache misses with the draws, measured no faster.)"""
-    _reinforce_at(w, floyd(bitgen, w.shape[0] * w.shape[1], hits), step, zero, lo, hi)
+    caller holds its lock). The draw is serial; with ``threads > 1`` the positions are applied
+    in that many chunks (at most one per 1024) on numba's threads. (Applying each weight a few
+    draws after prefetching it, to overlap the cache misses with the draws, measured no
+    faster.)"""
+    pos = floyd(bitgen, w.shape[0] * w.shape[1], hits)
+    if threads > 1 and hits >= 2048:
+        _reinforce_parallel(w, pos, step, zero, lo, hi, min(threads, hits // 1024))
+    else:
+        _reinforce_at(w, pos, step, zero, lo, hi)

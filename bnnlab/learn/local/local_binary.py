@@ -392,7 +392,9 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
         lo, hi = self._clip_bounds()
         with self.rng.bit_generator.lock:
-            _fused.reinforce_drawn(w, bitgen, hits, self.config.step, self._zero, lo, hi)
+            _fused.reinforce_drawn(
+                w, bitgen, hits, self.config.step, self._zero, lo, hi, self.threads
+            )
 
     def _clip_bounds(self) -> tuple[int, int]:
         clip = self.config.clip
