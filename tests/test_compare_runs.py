@@ -70,9 +70,16 @@ def _finished(out: Path) -> int:
     return n
 
 
-def _wait(predicate, timeout=60.0, what="condition"):
+def _wait(predicate, timeout=60.0, what="condition", proc=None):
+    """Poll ``predicate``; fail after ``timeout`` s, or at once if ``proc`` (a harness process
+    that should bring it about) has exited, with its exit status and error output."""
     deadline = time.monotonic() + timeout
     while not predicate():
+        if proc is not None and proc.poll() is not None and not predicate():
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise AssertionError(
+                f"the harness exited ({proc.returncode}) before {what}:\n{err[-4000:]}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
@@ -177,6 +184,7 @@ def test_harness_killed_then_resumed_and_a_second_harness_refused(reference, tmp
         _wait(
             lambda: lock.exists() and f"pid {first.pid} " in lock.read_text(),
             what="the first harness's lock",
+            proc=first,
         )
         os.kill(first.pid, signal.SIGSTOP)  # keep it holding the lock while the second one tries
         second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
@@ -187,7 +195,7 @@ def test_harness_killed_then_resumed_and_a_second_harness_refused(reference, tmp
         with pytest.raises(ComparisonLocked), results_lock(out):  # and in-process too
             pass
 
-        _wait(lambda: _finished(out) >= 2, what="two finished runs")
+        _wait(lambda: _finished(out) >= 2, what="two finished runs", proc=first)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)
     finally:

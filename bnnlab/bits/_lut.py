@@ -45,6 +45,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from bnnlab import _numba_cache
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
+
 __all__ = [
     "COLS",
     "NO_HALVES",

@@ -42,8 +42,11 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+from bnnlab import _numba_cache
 from bnnlab.bits import _lut, _tmac
 from bnnlab.bits._numpy import pack_last, unpack_last
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
 __all__ = [
     "cycle_counter",

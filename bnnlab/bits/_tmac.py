@@ -44,7 +44,10 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from bnnlab import _numba_cache
 from bnnlab.bits._lut import _avx2, _chunked, target_isa
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
 __all__ = [
     "BLOCK",

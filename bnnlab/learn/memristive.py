@@ -54,11 +54,14 @@ from typing import Any, ClassVar
 import numba
 import numpy as np
 
+from bnnlab import _numba_cache
 from bnnlab._config import Config, field
 from bnnlab._rng import jsonable_rng_state
 from bnnlab._validation import check_int, check_real
 from bnnlab.hardware.devices import DEVICE_HELP
 from bnnlab.learn.method import Method
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
 __all__ = [
     "BinaryStochasticConfig",

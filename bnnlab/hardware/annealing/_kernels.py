@@ -29,6 +29,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from bnnlab import _numba_cache
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
+
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 

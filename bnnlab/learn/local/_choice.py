@@ -34,6 +34,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from bnnlab import _numba_cache
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
+
 __all__ = ["floyd", "floyd_next", "next_uint32"]
 
 _LOW = np.uint64(0xFFFFFFFF)

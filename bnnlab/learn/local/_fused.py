@@ -51,6 +51,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from bnnlab import _numba_cache
 from bnnlab.bits._lut import (
     NO_HALVES,
     TILE_UNITS,
@@ -70,6 +71,8 @@ from bnnlab.bits._tmac import (
     unit_offsets,
 )
 from bnnlab.learn.local._choice import floyd
+
+_numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
 __all__ = [
     "clip_units",

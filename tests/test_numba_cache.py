@@ -1,0 +1,105 @@
+"""numba's disk cache under processes compiling at once (:mod:`bnnlab._numba_cache`).
+
+Uncoordinated, processes that compile into one cache at the same moment can leave an index entry
+naming another signature's machine code, which crashed every later process that loaded it (the
+comparison harness's workers did). Here: a process compiling a cached function waits while
+another holds the cache directory's lock, and the real numba index/data classes keep every
+signature with its own data when four processes save large entries at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytest.importorskip("fcntl")
+from numba.core import caching
+
+from bnnlab import _numba_cache
+
+STAMP = (1.0, 2)  # the source file's stamp the index records
+N_PROC = 4
+
+
+def _payload(i: int) -> bytes:
+    # a few MB: the unlocked read-modify-write then spans milliseconds of writing
+    return bytes([i]) * (4 << 20)
+
+
+def _saver(path: str, i: int, barrier) -> None:
+    _numba_cache.install()
+    cache = caching.IndexDataCacheFile(path, "f-1.py311", STAMP)
+    barrier.wait()
+    cache.save(("sig", i), _payload(i))
+
+
+def test_processes_saving_at_once_keep_every_signature_with_its_own_data(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(N_PROC)
+    procs = [ctx.Process(target=_saver, args=(str(tmp_path), i, barrier)) for i in range(N_PROC)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    cache = caching.IndexDataCacheFile(str(tmp_path), "f-1.py311", STAMP)
+    for i in range(N_PROC):
+        assert cache.load(("sig", i)) == _payload(i), f"signature {i}"
+    names = cache._load_index()
+    assert len(set(names.values())) == N_PROC
+    # an entry's data again: its file is rewritten in place, the index unchanged
+    cache.save(("sig", 0), b"again")
+    assert cache.load(("sig", 0)) == b"again" and cache._load_index() == names
+    want = [*names.values(), "f-1.py311.nbi", _numba_cache.LOCK_NAME]
+    assert sorted(os.listdir(tmp_path)) == sorted(want)  # and no temporary file left
+
+
+CHILD = """
+import sys, time
+from bnnlab import _numba_cache
+_numba_cache.install()
+sys.path.insert(0, {root!r})
+import cachedmod
+print("ready", flush=True)
+cachedmod.f(3)  # compiles (a cache miss): waits for the directory's lock
+print(time.time(), flush=True)
+"""
+
+
+def test_a_process_compiling_waits_for_the_cache_directory_lock(tmp_path):
+    (tmp_path / "cachedmod.py").write_text(
+        textwrap.dedent(
+            """
+            from numba import njit
+
+            @njit(cache=True)
+            def f(x):
+                return x + 1
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with _numba_cache.cache_lock(str(tmp_path / "__pycache__")):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD.format(root=str(tmp_path))],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(1.5)  # far longer than compiling f takes
+        released = time.time()
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert float(out.split()[-1]) >= released, "compiled while another process held the lock"
+    assert any(p.suffix == ".nbi" for p in (tmp_path / "__pycache__").iterdir())
+
+
+def test_the_kernel_modules_install_the_coordination():
+    import bnnlab.learn.local._fused  # noqa: F401 - a module that compiles with cache=True
+
+    assert _numba_cache.installed()
