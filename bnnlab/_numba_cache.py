@@ -6,10 +6,12 @@ coordinate processes that compile into one cache at the same time: ``IndexDataCa
 reads the index, takes the first free data-file number and writes the index, then the data, with
 no lock, and the functions' native names carry per-process counters (numba issues #4807 and
 #10128, both open). Processes that compile different signatures of one function at once can
-leave an index entry naming another signature's code; every later process that loads it runs the
-wrong machine code. The comparison harness's Dask workers did exactly this on a partly cold cache
-(two methods compiling read-only-array variants of shared kernels at once): the cache they left
-made every later run of the learner die with a segmentation fault until it was deleted.
+leave an index entry naming another signature's code, and every later process that loads it
+runs the wrong machine code. One run of the test suite here left a cache (Dask workers
+and harness processes of the comparison tests compiling into one checkout's cache at once, some
+of them killed): every later learner run on it died with a segmentation fault inside a compiled
+kernel until the cache files were deleted; the fault did not recur on rebuilt caches, and this
+race is the one way known to get there (which entry was wrong was not kept).
 
 :func:`install` makes processes compile into a cache directory one at a time, as if they had run
 one after another (the case numba supports): a compilation of a cached function (numba's

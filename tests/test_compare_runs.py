@@ -178,7 +178,13 @@ def test_harness_killed_then_resumed_and_a_second_harness_refused(reference, tmp
         str(out),
         "--no-figures",
     ]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # run from tmp_path: from a checkout's root, ``-c`` would import the checkout's bnnlab (the
+    # current directory comes first on sys.path) instead of the one this test imported, whose
+    # numba cache the reference fixture has warmed; on a cold cache the harness then spent the
+    # wait below compiling
+    first = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         lock = out / ".compare.lock"
         _wait(
@@ -187,7 +193,9 @@ def test_harness_killed_then_resumed_and_a_second_harness_refused(reference, tmp
             proc=first,
         )
         os.kill(first.pid, signal.SIGSTOP)  # keep it holding the lock while the second one tries
-        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
         os.kill(first.pid, signal.SIGCONT)
         assert second.returncode == 2, second.stderr
         assert "in use by another compare harness" in second.stderr

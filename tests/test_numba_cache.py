@@ -9,7 +9,6 @@ signature with its own data when four processes save large entries at once.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -32,23 +31,43 @@ def _payload(i: int) -> bytes:
     return bytes([i]) * (4 << 20)
 
 
-def _saver(path: str, i: int, barrier) -> None:
-    _numba_cache.install()
-    cache = caching.IndexDataCacheFile(path, "f-1.py311", STAMP)
-    barrier.wait()
-    cache.save(("sig", i), _payload(i))
+SAVER = """
+import os, sys, time
+from numba.core import caching
+from bnnlab import _numba_cache
+_numba_cache.install()
+path, i, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cache = caching.IndexDataCacheFile(path, "f-1.py311", {stamp!r})
+data = bytes([i]) * (4 << 20)
+open(go + f".ready{{i}}", "w").close()
+while not os.path.exists(go):  # all savers start together
+    time.sleep(0.0005)
+cache.save(("sig", i), data)
+"""
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 def test_processes_saving_at_once_keep_every_signature_with_its_own_data(tmp_path):
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(N_PROC)
-    procs = [ctx.Process(target=_saver, args=(str(tmp_path), i, barrier)) for i in range(N_PROC)]
+    cache_dir, go = tmp_path / "cache", tmp_path / "go"
+    cache_dir.mkdir()
+    code = SAVER.format(stamp=STAMP)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(cache_dir), str(i), str(go)],
+                         env=_env(), stderr=subprocess.PIPE, text=True)
+        for i in range(N_PROC)
+    ]  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"go.ready{i}").exists() for i in range(N_PROC)):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.01)
+    go.touch()
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-        assert p.exitcode == 0
-    cache = caching.IndexDataCacheFile(str(tmp_path), "f-1.py311", STAMP)
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    cache = caching.IndexDataCacheFile(str(cache_dir), "f-1.py311", STAMP)
     for i in range(N_PROC):
         assert cache.load(("sig", i)) == _payload(i), f"signature {i}"
     names = cache._load_index()
@@ -57,7 +76,7 @@ def test_processes_saving_at_once_keep_every_signature_with_its_own_data(tmp_pat
     cache.save(("sig", 0), b"again")
     assert cache.load(("sig", 0)) == b"again" and cache._load_index() == names
     want = [*names.values(), "f-1.py311.nbi", _numba_cache.LOCK_NAME]
-    assert sorted(os.listdir(tmp_path)) == sorted(want)  # and no temporary file left
+    assert sorted(os.listdir(cache_dir)) == sorted(want)  # and no temporary file left
 
 
 CHILD = """
@@ -84,7 +103,7 @@ def test_a_process_compiling_waits_for_the_cache_directory_lock(tmp_path):
             """
         )
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = _env()
     with _numba_cache.cache_lock(str(tmp_path / "__pycache__")):
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD.format(root=str(tmp_path))],
