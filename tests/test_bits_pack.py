@@ -105,6 +105,51 @@ def test_round_trip_property(bits):
     assert np.array_equal(pack(unpack(w, k)), w)
 
 
+@pytest.mark.parametrize("backend", HOST)
+@given(
+    hnp.arrays(
+        np.int8,
+        st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 140)),
+        elements=st.sampled_from([-1, 1, -1, 1, -1, 1, 0, 2, -128]),
+    )
+)
+def test_int8_rows_checked_and_packed_in_one_pass(backend, x):
+    # the compiled one-pass path for int8 rows (numba) and the general one (numpy) alike: packed
+    # exactly when every entry is ±1, refused otherwise, wherever the odd entry sits (a full
+    # 64-entry word or the row's tail); is_pm1 and validate_xy's check say the same
+    from bnnlab.bits import _numba
+    from bnnlab.learn.local.rules import _all_pm1
+
+    valid = bool(((x == 1) | (x == -1)).all())
+    assert _all_pm1(x) == valid and _numba.is_pm1(x.reshape(-1, x.shape[-1])) == valid
+    if valid:
+        assert np.array_equal(pack(x, code="pm1", backend=backend), reference_pack(x > 0))
+        assert np.array_equal(pack(x, backend=backend), reference_pack(x > 0))
+    else:
+        with pytest.raises(ValueError, match=r"^x: expected values in \{-1, \+1\}"):
+            pack(x, code="pm1", backend=backend)
+    zo = (x > 0).astype(np.int8)  # 0/1 int8: "auto" leaves the ±1 pass for the 01 code
+    if not ((zo == 1) | (zo == -1)).all():
+        assert np.array_equal(pack(zo, backend=backend), reference_pack(zo > 0))
+
+
+@pytest.mark.parametrize("col", [0, 63, 64, 127, 128, 191, 192, 199])
+@pytest.mark.parametrize("bad", [0, 2, -128, 127])
+def test_one_odd_int8_entry_is_refused(col, bad, rng):
+    from bnnlab.bits import _numba
+    from bnnlab.learn.local.rules import validate_xy
+
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(3, 200))
+    assert _numba.is_pm1(x)
+    x[1, col] = bad
+    assert not _numba.is_pm1(x)
+    for backend in HOST:
+        with pytest.raises(ValueError, match=r"^x: expected values in \{-1, \+1\}"):
+            pack(x, code="pm1", backend=backend)
+    with pytest.raises(ValueError, match=r"^x_test: expected binary inputs"):
+        validate_xy(x, None, 200, 10, xname="x_test")
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match=r"^x: contains NaN"):
         pack(np.array([1.0, np.nan]))

@@ -50,10 +50,13 @@ _numba_cache.install()  # numba's disk cache, safe for processes compiling at on
 
 __all__ = [
     "cycle_counter",
+    "is_pm1",
     "outer_update",
     "outer_update_units",
     "pack_last",
+    "pack_pm1_last",
     "pack_signs64",
+    "pm1_words",
     "popcount",
     "popcount_cols",
     "popcount_rows",
@@ -74,6 +77,7 @@ _PARALLEL_MIN_WORDS = 1 << 21  # ~1 ms of single-core XOR+popcount work
 _B_BLOCK_BYTES = 1 << 17  # B column block kept in L2
 _TMAC_MIN_ROWS = 64  # rows from which the table-lookup tile runs by default (2 row vectors)
 _ONE = np.uint64(1)
+_NO_WORDS_2D = np.zeros((1, 1), dtype=np.uint64)
 
 
 @intrinsic
@@ -165,6 +169,72 @@ def pack_signs64(typingctx, row, base):
         return context.make_tuple(builder, signature.return_type, [ge, ne])
 
     return types.UniTuple(types.uint64, 2)(row, base), codegen
+
+
+@intrinsic
+def pm1_words(typingctx, row, base):
+    """``(plus, minus)``: bit ``b`` of ``plus`` is ``row[base + b] == 1``, of ``minus`` is
+    ``row[base + b] == -1``, for a C-contiguous 1-D int8 row holding at least ``base + 64``
+    entries: two compares of 64 byte lanes bit-cast to integers (``vpcmpeqb`` + ``vpmovmskb``,
+    twice per 32 bytes, on AVX2), as :func:`pack_signs64`."""
+    if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype == types.int8):
+        return None
+    if row.layout != "C" or not isinstance(base, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        start = context.cast(builder, args[1], signature.args[1], types.int64)
+        vec = ir.VectorType(ir.IntType(8), 64)
+        ptr = builder.bitcast(builder.gep(arr.data, [start]), vec.as_pointer())
+        values = builder.load(ptr, align=1)  # rows start at any byte
+        word = ir.IntType(64)
+        plus = builder.bitcast(builder.icmp_signed("==", values, ir.Constant(vec, [1] * 64)), word)
+        minus = builder.bitcast(
+            builder.icmp_signed("==", values, ir.Constant(vec, [-1] * 64)), word
+        )
+        return context.make_tuple(builder, signature.return_type, [plus, minus])
+
+    return types.UniTuple(types.uint64, 2)(row, base), codegen
+
+
+@njit(cache=True)
+def _pack_pm1(x, out, store):  # pragma: no cover - compiled
+    """Whether every entry of the int8 (n, k) ``x`` is ±1; with ``store``, ``out[i]`` (uint64
+    (n, ceil(k / 64))) gets row ``i``'s words (+1 -> bit 1, LSB first, padding 0)."""
+    n, k = x.shape
+    full = k >> 6
+    missing = np.uint64(0)  # the entries that are neither +1 nor -1, OR-ed over the array
+    for i in range(n):
+        row = x[i]
+        for w in range(full):
+            plus, minus = pm1_words(row, w << 6)
+            missing |= ~(plus | minus)
+            if store:
+                out[i, w] = plus
+        if k & 63:
+            word = np.uint64(0)
+            for b in range(k & 63):
+                v = row[(full << 6) + b]
+                word |= np.uint64(v == 1) << np.uint64(b)
+                missing |= np.uint64(v != 1 and v != -1)
+            if store:
+                out[i, full] = word
+    return missing == 0
+
+
+def pack_pm1_last(x: np.ndarray, out: np.ndarray) -> bool:
+    """``out`` = the ``pack(x, code="pm1")`` words of a C-contiguous int8 (n, k) ``x``, in one pass
+    that also checks the values; ``False`` (``out`` then undefined) if an entry is not ±1."""
+    return bool(_pack_pm1(x, out, True))
+
+
+def is_pm1(x: np.ndarray) -> bool:
+    """Whether every entry of a C-contiguous int8 (n, k) ``x`` is ±1 (one pass, 64 bytes per
+    step)."""
+    return bool(_pack_pm1(x, _NO_WORDS_2D, False))
 
 
 @njit(cache=True, inline="always")
