@@ -36,6 +36,7 @@ Design
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numba
 import numpy as np
@@ -139,65 +140,71 @@ def cycle_counter(typingctx):
     return types.int64(), codegen
 
 
-@intrinsic
-def pack_signs64(typingctx, row, base):
-    """``(ge, ne)``: bit ``b`` of ``ge`` is ``row[base + b] >= 0``, of ``ne`` is ``row[base + b] != 0``.
+def _masks64(dtype: Any, align: int, compares: tuple[tuple[str, int], ...], doc: str) -> Any:
+    """An intrinsic ``f(row, base)`` returning one uint64 per ``(op, c)`` of ``compares``: bit
+    ``b`` is ``row[base + b] op c``, for a C-contiguous 1-D ``dtype`` row holding at least
+    ``base + 64`` entries. Each is one compare of 64 lanes whose ``<64 x i1>`` result is bit-cast
+    to an integer: LLVM lowers that to a few packs and ``vpmovmskb`` on AVX2 (a k-mask on
+    AVX-512), where the scalar ``word |= (v op c) << b`` loop costs 64 variable shifts."""
 
-    ``row`` is a C-contiguous 1-D int32 array holding at least ``base + 64`` entries. Written as
-    one vector compare of 64 lanes whose ``<64 x i1>`` result is bit-cast to an integer: LLVM
-    lowers that to ``vpackssdw``/``vpacksswb`` + ``vpmovmskb`` on AVX2 (or a k-mask on AVX-512),
-    a few instructions per 64 values, where the scalar ``word |= (v >= 0) << b`` loop costs 64
-    variable shifts.
-    """
-    if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype == types.int32):
-        return None
-    if row.layout != "C" or not isinstance(base, types.Integer):
-        return None
+    def masks(typingctx, row, base):
+        if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype == dtype):
+            return None
+        if row.layout != "C" or not isinstance(base, types.Integer):
+            return None
 
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
+        def codegen(context, builder, signature, args):
+            from llvmlite import ir
 
-        arr = context.make_array(signature.args[0])(context, builder, args[0])
-        start = context.cast(builder, args[1], signature.args[1], types.int64)
-        vec = ir.VectorType(ir.IntType(32), 64)
-        ptr = builder.bitcast(builder.gep(arr.data, [start]), vec.as_pointer())
-        values = builder.load(ptr, align=4)
-        zero = ir.Constant(vec, [0] * 64)
-        word = ir.IntType(64)
-        ge = builder.bitcast(builder.icmp_signed(">=", values, zero), word)
-        ne = builder.bitcast(builder.icmp_signed("!=", values, zero), word)
-        return context.make_tuple(builder, signature.return_type, [ge, ne])
+            arr = context.make_array(signature.args[0])(context, builder, args[0])
+            start = context.cast(builder, args[1], signature.args[1], types.int64)
+            vec = ir.VectorType(ir.IntType(dtype.bitwidth), 64)
+            ptr = builder.bitcast(builder.gep(arr.data, [start]), vec.as_pointer())
+            values = builder.load(ptr, align=align)
+            word = ir.IntType(64)
+            out = [
+                builder.bitcast(builder.icmp_signed(op, values, ir.Constant(vec, [c] * 64)), word)
+                for op, c in compares
+            ]
+            return context.make_tuple(builder, signature.return_type, out)
 
-    return types.UniTuple(types.uint64, 2)(row, base), codegen
+        return types.UniTuple(types.uint64, len(compares))(row, base), codegen
+
+    masks.__doc__ = doc
+    return intrinsic(masks)
 
 
-@intrinsic
-def pm1_words(typingctx, row, base):
+pack_signs64 = _masks64(
+    types.int32,
+    4,
+    ((">=", 0), ("!=", 0)),
+    """``(ge, ne)``: bit ``b`` of ``ge`` is ``row[base + b] >= 0``, of ``ne`` is
+    ``row[base + b] != 0``, for a C-contiguous 1-D int32 row holding at least ``base + 64``
+    entries (``vpackssdw``/``vpacksswb`` + ``vpmovmskb`` on AVX2; see :func:`_masks64`).""",
+)
+pm1_words = _masks64(
+    types.int8,
+    1,  # rows start at any byte
+    (("==", 1), ("==", -1)),
     """``(plus, minus)``: bit ``b`` of ``plus`` is ``row[base + b] == 1``, of ``minus`` is
     ``row[base + b] == -1``, for a C-contiguous 1-D int8 row holding at least ``base + 64``
-    entries: two compares of 64 byte lanes bit-cast to integers (``vpcmpeqb`` + ``vpmovmskb``,
-    twice per 32 bytes, on AVX2), as :func:`pack_signs64`."""
-    if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype == types.int8):
-        return None
-    if row.layout != "C" or not isinstance(base, types.Integer):
-        return None
+    entries (``vpcmpeqb`` + ``vpmovmskb``, twice per 32 bytes, on AVX2; see :func:`_masks64`).""",
+)
 
-    def codegen(context, builder, signature, args):
-        from llvmlite import ir
 
-        arr = context.make_array(signature.args[0])(context, builder, args[0])
-        start = context.cast(builder, args[1], signature.args[1], types.int64)
-        vec = ir.VectorType(ir.IntType(8), 64)
-        ptr = builder.bitcast(builder.gep(arr.data, [start]), vec.as_pointer())
-        values = builder.load(ptr, align=1)  # rows start at any byte
-        word = ir.IntType(64)
-        plus = builder.bitcast(builder.icmp_signed("==", values, ir.Constant(vec, [1] * 64)), word)
-        minus = builder.bitcast(
-            builder.icmp_signed("==", values, ir.Constant(vec, [-1] * 64)), word
-        )
-        return context.make_tuple(builder, signature.return_type, [plus, minus])
-
-    return types.UniTuple(types.uint64, 2)(row, base), codegen
+@njit(cache=True, inline="always")
+def sign_words(row, base):  # pragma: no cover - compiled
+    """``(ge, ne)`` of :func:`pack_signs64` for ``row[base:base + 64]`` of an int32 row, also
+    when fewer than 64 entries are left (the missing bits are 0)."""
+    if base + 64 <= row.shape[0]:
+        return pack_signs64(row, base)
+    ge = np.uint64(0)
+    ne = np.uint64(0)
+    for b in range(row.shape[0] - base):
+        v = row[base + b]
+        ge |= np.uint64(v >= 0) << np.uint64(b)
+        ne |= np.uint64(v != 0) << np.uint64(b)
+    return ge, ne
 
 
 @njit(cache=True)
@@ -235,21 +242,6 @@ def is_pm1(x: np.ndarray) -> bool:
     """Whether every entry of a C-contiguous int8 (n, k) ``x`` is ±1 (one pass, 64 bytes per
     step)."""
     return bool(_pack_pm1(x, _NO_WORDS_2D, False))
-
-
-@njit(cache=True, inline="always")
-def sign_words(row, base):  # pragma: no cover - compiled
-    """``(ge, ne)`` of :func:`pack_signs64` for ``row[base:base + 64]`` of an int32 row, also
-    when fewer than 64 entries are left (the missing bits are 0)."""
-    if base + 64 <= row.shape[0]:
-        return pack_signs64(row, base)
-    ge = np.uint64(0)
-    ne = np.uint64(0)
-    for b in range(row.shape[0] - base):
-        v = row[base + b]
-        ge |= np.uint64(v >= 0) << np.uint64(b)
-        ne |= np.uint64(v != 0) << np.uint64(b)
-    return ge, ne
 
 
 def _clipped(op: str):
