@@ -323,13 +323,16 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
 
 
 @njit(cache=True, inline="always")
-def _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0):  # pragma: no cover
-    """``h[:, j0:j0 + 64]`` of :func:`forward_tables`: per row group the table tiles' sums of
-    the block (:func:`bnnlab.bits._tmac.block_sums`), then the products from the sums."""
+def _table_block(
+    ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0, width
+):  # pragma: no cover
+    """``h[:, j0:j0 + width]`` (``j0`` and ``width <= 64`` even) of :func:`forward_tables`: per
+    row group the table tiles' sums of the block (:func:`bnnlab.bits._tmac.block_sums`), then
+    the products from the sums."""
     n, k = h.shape
     steps = off.shape[1]
     dst = np.empty((GROUP * BLOCK, 64), dtype=np.int32)
-    j1 = min(off.shape[0], j0 + 64)
+    j1 = min(off.shape[0], j0 + width)
     jn = min(j1, k) - j0
     live = wlive[j0 : j0 + jn]
     for g in range(ax.shape[0]):
@@ -350,9 +353,17 @@ def _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0):  # p
 
 
 @njit(cache=True, parallel=True)
-def _tables_parallel(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h):  # pragma: no cover
-    for b in prange((off.shape[0] + 63) // 64):
-        _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, 64 * b)
+def _tables_parallel(
+    ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, threads
+):  # pragma: no cover
+    # as many blocks per thread, of even widths <= 64 (block_sums pairs the columns from an even
+    # j0; an odd last block would read a table offset past the array) as equal as can be: 525
+    # units on 2 threads go as 10 blocks of 54 (270 + 255 units) instead of 9 of 64 (320 + 205)
+    k = off.shape[0]
+    n_blocks = threads * ((k + 64 * threads - 1) // (64 * threads))
+    width = ((k + n_blocks - 1) // n_blocks + 1) // 2 * 2
+    for b in prange((k + width - 1) // width):
+        _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, b * width, width)
 
 
 @njit(cache=True, inline="always")
@@ -416,12 +427,12 @@ def forward_tables(
     else:
         blocks = nibble_rows(xb[:n_tab], ax)
     if threads > 1 and k > 64:
-        _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h)
+        _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, threads)
         _tails_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero,
                         n_tab, max(1, min(threads, n // 16)))  # fmt: skip
     else:
         for j0 in range(0, off.shape[0], 64):
-            _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0)
+            _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0, 64)
         _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, 0, n)
     return h, ab, al, s
 
