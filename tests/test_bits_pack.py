@@ -116,12 +116,12 @@ def test_round_trip_property(bits):
 def test_int8_rows_checked_and_packed_in_one_pass(backend, x):
     # the compiled one-pass path for int8 rows (numba) and the general one (numpy) alike: packed
     # exactly when every entry is ±1, refused otherwise, wherever the odd entry sits (a full
-    # 64-entry word or the row's tail); is_pm1 and validate_xy's check say the same
+    # 64-entry word or the row's tail); is_pm1 and all_pm1 (validate_xy's check) say the same
     from bnnlab.bits import _numba
-    from bnnlab.learn.local.rules import _all_pm1
+    from bnnlab.bits.pack import all_pm1
 
     valid = bool(((x == 1) | (x == -1)).all())
-    assert _all_pm1(x) == valid and _numba.is_pm1(x.reshape(-1, x.shape[-1])) == valid
+    assert all_pm1(x) == valid and _numba.is_pm1(x.reshape(-1, x.shape[-1])) == valid
     if valid:
         assert np.array_equal(pack(x, code="pm1", backend=backend), reference_pack(x > 0))
         assert np.array_equal(pack(x, backend=backend), reference_pack(x > 0))

@@ -1,8 +1,9 @@
 """numba's disk cache under processes compiling at once (:mod:`bnnlab._numba_cache`).
 
 Uncoordinated, processes that compile into one cache at the same moment can leave an index entry
-naming another signature's machine code, which crashed every later process that loaded it (the
-comparison harness's workers did). Here: a process compiling a cached function waits while
+naming another signature's machine code, and every later process that loads it runs the wrong
+code (a cache left by concurrent comparison-test processes here crashed every later learner run;
+that this race made it is inferred, see :mod:`bnnlab._numba_cache`). Here: a process compiling a cached function waits while
 another holds the cache directory's lock, and the real numba index/data classes keep every
 signature with its own data when four processes save large entries at once.
 """

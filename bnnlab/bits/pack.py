@@ -20,7 +20,7 @@ from bnnlab.bits import _checks
 from bnnlab.bits._checks import n_words
 from bnnlab.bits._dispatch import resolve
 
-__all__ = ["n_words", "pack", "unpack"]
+__all__ = ["all_pm1", "n_words", "pack", "unpack"]
 
 PACK_CODES = ("auto", "pm1", "01")
 UNPACK_CODES = ("pm1", "01", "bool")
@@ -59,6 +59,19 @@ def _pm1_rows(x: Any, ax: int) -> bool:
         and x.size > 0
         and x.flags.c_contiguous
     )
+
+
+def all_pm1(x: Any, backend: str = "auto") -> bool:
+    """Whether every entry of ``x`` is +1 or -1 (``x`` already an array: numpy or cupy).
+
+    C-contiguous numpy int8 (the learners' data) is checked in one compiled pass where the
+    backend has one (numba: :func:`bnnlab.bits._numba.is_pm1`), anything else by
+    ``((x == 1) | (x == -1)).all()``.
+    """
+    check = getattr(resolve(backend, x), "is_pm1", None)
+    if check is not None and _pm1_rows(x, x.ndim - 1):
+        return check(x.reshape(-1, x.shape[-1]))
+    return bool(((x == 1) | (x == -1)).all())
 
 
 def pack(x: Any, axis: int = -1, *, code: str = "auto", backend: str = "auto") -> Any:

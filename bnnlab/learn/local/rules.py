@@ -81,6 +81,7 @@ import numpy as np
 
 from bnnlab._validation import as_array
 from bnnlab._xp import namespace
+from bnnlab.bits.pack import all_pm1
 
 __all__ = [
     "choice_without_replacement",
@@ -292,18 +293,6 @@ def head_error(scores: Any, y: Any) -> Any:
     return e
 
 
-def _all_pm1(x: Any) -> bool:
-    """Whether every entry of ``x`` is ±1: one compiled pass for C-contiguous numpy int8 (the
-    learners' data; :func:`bnnlab.bits._numba.is_pm1`) where the numba backend is there."""
-    if isinstance(x, np.ndarray) and x.dtype == np.int8 and x.flags.c_contiguous and x.size:
-        from bnnlab.bits._dispatch import resolve
-
-        check = getattr(resolve("auto", x), "is_pm1", None)
-        if check is not None:
-            return check(x.reshape(-1, x.shape[-1]))
-    return bool(((x == 1) | (x == -1)).all())
-
-
 def validate_xy(x: Any, y: Any, n_features: int, n_classes: int, *, xname: str = "x") -> Any:
     """Check ``x`` is ±1 ``(n, n_features)`` and ``y`` integer labels in ``0..C-1``; return int8 x."""
     x = as_array(x, xname, ndim=2)
@@ -314,7 +303,7 @@ def validate_xy(x: Any, y: Any, n_features: int, n_classes: int, *, xname: str =
         np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
     ):
         raise TypeError(f"{xname}: expected a ±1 integer array, got dtype {x.dtype}")
-    if not _all_pm1(x):
+    if not all_pm1(x):
         raise ValueError(f"{xname}: expected binary inputs with values in {{-1, +1}}")
     x8 = x.astype(xp.int8, copy=False)
     if y is None:
