@@ -257,6 +257,39 @@ def test_reinforcement_drawn_in_the_kernel_is_numpys_choice(zero, buffered, thre
         assert _same(a.bit_generator.state, b.bit_generator.state)
 
 
+@pytest.mark.parametrize("zero", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "threshold"),
+    [((131, 70), 0), ((131, 70), 1 << 31), ((131, 100), 1 << 25), ((100, 131), 3 << 28),
+     ((7, 9), 1 << 31)],
+)  # fmt: skip
+def test_reinforcement_field_in_the_kernel_is_numpys_draws(zero, shape, threshold):
+    # the whole field drawn in the kernel: numpy's binomial, then choice's positions where numpy
+    # takes Floyd's branch (always at 9 170 and 63 weights, even with half of them hit); on
+    # numpy's tail-shuffle branch (size > 10 000, hits > size // 20: 3/16 of 13 100 weights)
+    # the kernel returns the hits and has placed nothing
+    from bnnlab.learn.local.rules import _same
+
+    rng = np.random.default_rng(4)
+    w = np.asfortranarray(rng.integers(-5, 6, size=shape).astype(np.int32))
+    a, b = np.random.default_rng(threshold), np.random.default_rng(threshold)
+    hits = int(a.binomial(w.size, threshold / 2**32))
+    tail = w.size > 10_000 and hits > w.size // 20
+    expected = w.astype(np.int64).reshape(-1).copy()
+    if not tail and hits:
+        pos = a.choice(w.size, size=hits, replace=False, shuffle=False)
+        v = expected[pos]
+        expected[pos] = np.clip(v + 2 * (np.sign(v) if zero else np.where(v >= 0, 1, -1)), -6, 5)
+    got = w.copy(order="F")
+    with b.bit_generator.lock:
+        left = _fused.reinforce_field(
+            got, b.bit_generator.ctypes.bit_generator.value, threshold, 2, zero, -6, 5, 1
+        )
+    assert left == (hits if tail else -1)
+    np.testing.assert_array_equal(got.reshape(-1), expected)
+    assert _same(a.bit_generator.state, b.bit_generator.state)
+
+
 def test_phase_timers_split_a_call_by_its_ticks():
     from bnnlab.learn import LocalBinaryConfig, LocalBinaryLearner
     from bnnlab.learn.local.base import Timers

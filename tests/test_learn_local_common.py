@@ -122,7 +122,7 @@ def test_compiled_choice_is_numpys_choice(size, hits, buffered, bit_generator, m
 
     # checked once per process (before the counting wrapper below): false only if this numpy's
     # choice no longer does what the kernel does, and then the library falls back to numpy
-    assert lc._floyd_matches_numpy(), "numpy's choice changed: update bnnlab.learn.local._choice"
+    assert lc._draws_match_numpy(), "numpy's draws changed: update bnnlab.learn.local._choice"
     calls = []
     kernel = _choice.floyd
     monkeypatch.setattr(_choice, "floyd", lambda *a: calls.append(1) or kernel(*a))
@@ -140,6 +140,29 @@ def test_compiled_choice_is_numpys_choice(size, hits, buffered, bit_generator, m
     assert a.integers(1 << 62) == b.integers(1 << 62)
     compiled = not ((size > 10_000 and hits > size // 20) or size > 1 << 27)
     assert bool(calls) == compiled
+
+
+@pytest.mark.parametrize(
+    ("n", "p"),
+    [(411_600, 0.0128), (105_840, 0.006), (1000, 0.03), (1000, 0.001), (50, 0.5), (411_600, 0.5),
+     (411_600, 0.97), (60, 0.9), (7, 1e-9), (0, 0.5), (10, 0.0), (10, 1.0), (2**40, 1e-6)],
+)  # fmt: skip
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.Philox, np.random.MT19937])
+def test_compiled_binomial_is_numpys_binomial(n, p, bit_generator):
+    # numba's port of numpy's binomial on the generator's own bitgen_t, against numpy itself:
+    # both branches (inversion below n min(p, 1 - p) = 30, BTPE above), p > 1/2, the edge cases,
+    # the same values and the generator left in the same state after 200 draws
+    from bnnlab.learn.local import _choice
+
+    assert lc._draws_match_numpy(), "numpy's draws changed: update bnnlab.learn.local._choice"
+    a, b = (np.random.Generator(bit_generator(n % 1000 + 3)) for _ in range(2))
+    want = [int(a.binomial(n, p)) for _ in range(200)]
+    address = int(b.bit_generator.ctypes.bit_generator.value)
+    with b.bit_generator.lock:
+        got = [int(_choice.binomial(address, n, p)) for _ in range(200)]
+    assert got == want
+    assert lc._same(a.bit_generator.state, b.bit_generator.state)
+    assert a.integers(1 << 62) == b.integers(1 << 62)
 
 
 def test_unsorted_reinforcement_draws_the_same_set_and_stream():

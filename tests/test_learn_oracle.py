@@ -12,6 +12,7 @@ classes, zero weights and zero pre-activations under ``sign_zero="zero"``, clipp
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -85,6 +86,9 @@ LB_CASES = {
     ),
     "one-layer-margin": (40, (8,), (2,), 5, 25, {"rob": 0.5, "train_head": True}, 4),
     "gamma-K-step3": (50, (14, 7), None, 3, 15, {"step": 3, "init_std": 10.0, "rob": 0.3}, 5),
+    # 12 000 first-layer weights hit with p = sqrt(2 / (120 pi)) = 0.073 in the first epoch:
+    # numpy's choice takes its tail-shuffle branch (size > 10 000, hits > size // 20)
+    "tail-shuffle-pr1": (120, (100, 6), (5, 3), 3, 24, {"p_r": 1.0, "init_std": 6.0}, 6),
 }  # fmt: skip
 
 
@@ -119,6 +123,8 @@ def test_local_binary_equals_oracle_after_every_batch(cls, sign_zero, case):
             assert st["zero_h"] > 0
     if "clip" in extra:
         assert max(int(np.abs(w).max()) for w in oracle.hidden) == extra["clip"]
+    if case == "tail-shuffle-pr1":  # ~874 +- 28 hits of 12 000 against the branch's 600
+        assert d * 100 > 10_000 and 12_000 * math.sqrt(2 / (math.pi * d)) > 600 + 8 * 28
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

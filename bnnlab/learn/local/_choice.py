@@ -1,4 +1,5 @@
-"""numpy's ``Generator.choice(size, hits, replace=False, shuffle=False)``, compiled (numba).
+"""numpy's reinforcement draws compiled (numba): ``Generator.binomial(n, p)`` and
+``Generator.choice(size, hits, replace=False, shuffle=False)``.
 
 The reinforcement draw (:func:`bnnlab.learn.local.rules.draw_reinforcement`) takes a uniform
 ``hits``-subset of a layer's ``size`` flat positions with numpy's ``choice``; its cost (about
@@ -24,6 +25,13 @@ Floyd's algorithm (R. W. Floyd, in J. Bentley, Commun. ACM 30(9), 1987): for
 ``(2^32 - (j + 1)) mod (j + 1)`` (computed only when they are below ``j + 1``), again with the
 next word; ``t = m >> 32``.
 
+:func:`binomial` is numba's own port of numpy's ``random_binomial`` (inversion for
+``min(p, 1 - p) n <= 30``, else BTPE: V. Kachitvichyanukul, B. W. Schmeiser, Commun. ACM 31(2),
+1988), the code behind numba's ``Generator.binomial``, run on a view of the same ``bitgen_t``
+(:func:`bitgen_view`); numba's ``Generator`` argument itself costs about 13 µs per call to
+unbox. The learners check once per process that both draws reproduce numpy's
+(:func:`bnnlab.learn.local.rules.compiled_draws`).
+
 The caller holds the bit generator's lock and keeps it alive during the call (numpy's own
 methods do the same).
 """
@@ -32,13 +40,15 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
+from numba.np.random.distributions import random_binomial
 
 from bnnlab import _numba_cache
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
-__all__ = ["floyd", "floyd_next", "next_uint32"]
+__all__ = ["binomial", "bitgen_view", "floyd", "floyd_next", "next_uint32"]
 
 _LOW = np.uint64(0xFFFFFFFF)
 _TWO32 = np.uint64(1 << 32)
@@ -64,6 +74,49 @@ def next_uint32(typingctx, bitgen):
         return builder.call(fn, [state])
 
     return types.uint32(bitgen), codegen
+
+
+@intrinsic
+def bitgen_view(typingctx, bitgen):
+    """numba's bit-generator value (the struct behind a ``Generator`` argument's
+    ``bit_generator``: state, ``next_uint64``/``next_uint32``/``next_double`` function pointers)
+    read from the address ``bitgen`` of a numpy ``bitgen_t``, for numba's distributions. It has
+    no Python object (never returned to Python)."""
+    if not isinstance(bitgen, types.Integer):
+        return None
+    view = types.NumPyRandomBitGeneratorType("bit_generator")
+
+    def codegen(context, builder, signature, args):
+        from llvmlite import ir
+
+        i8p = ir.IntType(8).as_pointer()
+        address = context.cast(builder, args[0], signature.args[0], types.uintp)
+        fields = builder.inttoptr(address, i8p.as_pointer())  # bitgen_t as five pointers
+        uintp = context.get_value_type(types.uintp)
+
+        def field(q):
+            return builder.ptrtoint(
+                builder.load(builder.gep(fields, [ir.Constant(ir.IntType(32), q)])), uintp
+            )
+
+        out = cgutils.create_struct_proxy(view)(context, builder)
+        out.parent = context.get_constant_null(types.pyobject)
+        out.state_address = field(0)
+        out.state = field(0)
+        out.fnptr_next_uint64 = field(1)
+        out.fnptr_next_uint32 = field(2)
+        out.fnptr_next_double = field(3)
+        out.bit_generator = address
+        return out._getvalue()
+
+    return view(bitgen), codegen
+
+
+@njit(cache=True)
+def binomial(bitgen, n, p):  # pragma: no cover - compiled
+    """``Generator.binomial(n, p)`` (``int64``) drawn from the bit generator at address
+    ``bitgen``: numba's port of numpy's algorithm (see the module docstring)."""
+    return np.int64(random_binomial(bitgen_view(bitgen), n, p))
 
 
 @njit(cache=True, inline="always")

@@ -37,8 +37,12 @@ kernel splits the batch's rows and the update the touched units over numba's thr
 opt-in because numba's OpenMP threads spin at every kernel's barrier, so on a loaded machine a
 descheduled thread stalls each mini-batch. The selection is serial.
 
-Everything is exact integer arithmetic on the values the generic step computes, in the same order
-of random draws (no draw happens here), so the learner stays bit-identical to the dense oracle.
+4. The reinforcement (:func:`reinforce_field`, at the end of :func:`train_layer`): numpy's two
+   draws (``binomial``, then ``choice`` on Floyd's branch) made from the generator's own
+   ``bitgen_t`` by :mod:`bnnlab.learn.local._choice`, and ``W += step sign(W)`` at the positions.
+
+Everything is exact integer arithmetic on the values the generic step computes, with numpy's
+random draws in the same order, so the learner stays bit-identical to the dense oracle.
 
 References
 ----------
@@ -70,7 +74,7 @@ from bnnlab.bits._tmac import (
     row_groups,
     unit_offsets,
 )
-from bnnlab.learn.local._choice import floyd
+from bnnlab.learn.local._choice import binomial, floyd
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
@@ -80,6 +84,7 @@ __all__ = [
     "forward_tables",
     "reinforce",
     "reinforce_drawn",
+    "reinforce_field",
     "select_errors",
     "train_layer",
     "update_columns",
@@ -683,19 +688,27 @@ def train_layer(
     gamma,
     step,
     clip,
+    in_range,
     lo,
     hi,
+    bitgen,
+    threshold,
 ):  # pragma: no cover - compiled
     """One layer of the compiled training step in one call: :func:`forward_tables` (when ``off``
     has rows) or :func:`forward_layer`, :func:`select_errors`, and, if a sample is wrong,
     :func:`update_columns`, the touched units' table offsets
-    (:func:`bnnlab.bits._tmac.unit_offsets`) and, with ``clip``, :func:`clip_units` to
-    ``[lo, hi]`` (``wt = W^T`` is then known to be within the bounds elsewhere).
+    (:func:`bnnlab.bits._tmac.unit_offsets`), with ``clip`` the clip to ``[lo, hi]`` (of the
+    touched units by :func:`clip_units` when ``in_range``, i.e. ``wt = W^T`` is known to be
+    within the bounds elsewhere, else of all of ``wt``), and the reinforcement
+    (:func:`reinforce_field`, when ``bitgen`` is a ``bitgen_t`` address, not 0: the field's
+    hits drawn with probability ``threshold / 2^32`` from that generator, whose lock the caller
+    holds).
 
-    Returns ``(h, ab, al, s, correct, wrong, n_wrong, ticks)``: the forward's outputs, the
-    selection's counts and mask, and the cycle counter's ticks (:func:`~bnnlab.bits._numba.
-    cycle_counter`) spent in the forward, the selection and the update, by which the caller
-    splits the call's wall time among the three phases.
+    Returns ``(h, ab, al, s, correct, wrong, n_wrong, left, ticks)``: the forward's outputs, the
+    selection's counts and mask, the hits the caller still has to place by numpy's ``choice``
+    (:func:`reinforce_field`; -1 when none), and the cycle counter's ticks
+    (:func:`~bnnlab.bits._numba.cycle_counter`) spent in the forward, the selection, the update
+    and the reinforcement, by which the caller splits the call's wall time among the phases.
     """
     t0 = cycle_counter()
     if off.shape[0]:
@@ -713,10 +726,17 @@ def train_layer(
         )
         if off.shape[0]:
             unit_offsets(wb, wl, has_wl, off, cols)
-        if clip:
+        if clip and in_range:
             clip_units(wt, cols, lo, hi)
+        elif clip:  # the first clip since W was set: all of it
+            clip_units(wt, np.arange(wt.shape[0]), lo, hi)
     t3 = cycle_counter()
-    return h, ab, al, s, correct, wrong, widx.shape[0], (t1 - t0, t2 - t1, t3 - t2)
+    left = -1
+    if widx.shape[0] and bitgen != 0:
+        left = reinforce_field(wt.T, bitgen, threshold, step, zero, lo, hi, threads)
+    t4 = cycle_counter()
+    return (h, ab, al, s, correct, wrong, widx.shape[0], left,
+            (t1 - t0, t2 - t1, t3 - t2, t4 - t3))  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -795,3 +815,20 @@ def reinforce_drawn(w, bitgen, hits, step, zero, lo, hi, threads):  # pragma: no
         _reinforce_parallel(w, pos, step, zero, lo, hi, min(threads, hits // 1024))
     else:
         _reinforce_at(w, pos, step, zero, lo, hi)
+
+
+@njit(cache=True)
+def reinforce_field(w, bitgen, threshold, step, zero, lo, hi, threads):  # pragma: no cover
+    """The whole reinforcement of ``W`` (N, K) from the bit generator at address ``bitgen``:
+    ``hits = Generator.binomial(N K, threshold / 2^32)`` (:func:`bnnlab.learn.local._choice.
+    binomial`), then :func:`reinforce_drawn` at ``choice(N K, hits, replace=False,
+    shuffle=False)``'s positions -- where numpy's ``choice`` takes Floyd's branch (``N K <=
+    10000`` or ``hits <= N K // 20``). Returns -1, or ``hits`` when numpy would shuffle a tail
+    instead (the caller then places them with numpy's ``choice``; nothing else was drawn)."""
+    size = w.shape[0] * w.shape[1]
+    hits = binomial(bitgen, size, threshold / 4294967296.0)
+    if size > 10000 and hits > size // 20:
+        return hits
+    if hits:
+        reinforce_drawn(w, bitgen, hits, step, zero, lo, hi, threads)
+    return -1

@@ -234,12 +234,17 @@ class BinaryLearnerBase:
         pos = draw_reinforcement(self.rng, int(w.size), threshold, sort=self._sorted_hits)
         self._apply_reinforcement(w, pos)
 
+    def _thresholds_now(self) -> list[int]:
+        """:meth:`_thresholds` of the current epoch (computed once: ``acc_prev`` is fixed
+        within it)."""
+        key = (self.prev_correct, self.prev_total)
+        if getattr(self, "_thr_key", None) != key:
+            self._thr_key, self._thr = key, self._thresholds()
+        return self._thr
+
     def _reinforce(self, w: Any, layer: int) -> None:
         t0 = time.perf_counter()
-        key = (self.prev_correct, self.prev_total)
-        if getattr(self, "_thr_key", None) != key:  # once per epoch: acc_prev is fixed inside
-            self._thr_key, self._thr = key, self._thresholds()
-        self._draw_reinforcement(w, self._thr[layer])
+        self._draw_reinforcement(w, self._thresholds_now()[layer])
         self._clip_reinforced(w, layer)
         self.timers.add("reinforcement", t0)
 

@@ -47,12 +47,11 @@ from bnnlab.learn.local.config import LocalBinaryConfig
 from bnnlab.learn.local.engine import PackedEngine, ZeroSignPackedEngine
 from bnnlab.learn.local.rules import (
     choice_without_replacement,
-    compiled_choice_generator,
+    compiled_draws,
     head_error,
     init_hidden,
     margin_threshold,
     predict_from_scores,
-    reinforcement_hits,
     select_units,
     wrong_mask,
 )
@@ -63,6 +62,7 @@ __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
 _NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
 _NO_OFFSETS = np.zeros((0, 0), dtype=np.uint16)  # no table offsets: the forward without tables
 _NO_CLIP = (-(2**31), 2**31 - 1)  # the int32 range: clipping to it changes nothing
+_PHASES = ("forward", "selection", "update", "reinforcement")  # train_layer's ticks
 
 
 def fused_available(engine: Any) -> bool:
@@ -326,10 +326,10 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return _fused.forward_layer(*args, _lut.use_lut())
 
     def _step_fused(self, x: Any, y: Any) -> int:
-        """:meth:`_step` as compiled kernels (numba): per layer one kernel for the forward, the
-        selection and the update (:func:`._fused.train_layer`, whose wall time is split among
-        the three phases by its cycle-counter ticks) and one for the reinforcement; the same
-        arithmetic and the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        """:meth:`_step` as compiled kernels (numba): per layer one call for the forward, the
+        selection, the update and the reinforcement (:func:`._fused.train_layer`, whose wall
+        time is split among the four phases by its cycle-counter ticks); the same arithmetic
+        and the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
         from bnnlab.bits import _lut  # numba is imported only when the path is taken
         from bnnlab.learn.local import _fused
 
@@ -338,25 +338,33 @@ class LocalBinaryLearner(BinaryLearnerBase):
         xb = x[0] if isinstance(x, tuple) else x
         xl, correct = _NO_WORDS, 0
         lo, hi = self._clip_bounds()
+        thresholds = self._thresholds_now()
+        lock = self.rng.bit_generator.lock
         for l in range(len(cfg.layers)):
             t0 = time.perf_counter()
             wl, w, off = self._wlive[l], self.hidden[l], self._woff[l]
-            partial = cfg.clip is not None and self._in_range[l]
-            h, ab, al, s, ok, wrong, n_wrong, ticks = _fused.train_layer(
-                xb, xl, l > 0 and self._zero, w.T, self._wrep[l],
-                _NO_WORDS if wl is None else wl, wl is not None, cfg.fan_in[l], self._hbits[l],
-                self._zero, self.threads, _NO_OFFSETS if off is None else off, self._tables(l),
-                _lut.use_lut(), y, self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
-                partial, lo, hi,
-            )  # fmt: skip
+            bitgen = self._compiled_draws(l)
+            with lock:
+                h, ab, al, s, ok, wrong, n_wrong, left, ticks = _fused.train_layer(
+                    xb, xl, l > 0 and self._zero, w.T, self._wrep[l],
+                    _NO_WORDS if wl is None else wl, wl is not None, cfg.fan_in[l],
+                    self._hbits[l], self._zero, self.threads,
+                    _NO_OFFSETS if off is None else off, self._tables(l), _lut.use_lut(), y,
+                    self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
+                    cfg.clip is not None, self._in_range[l], lo, hi, bitgen, thresholds[l],
+                )  # fmt: skip
             if l == last:
                 correct = int(ok)
-            if n_wrong and cfg.clip is not None and not partial:
-                _clip(w, cfg.clip)  # the first clip since W was set: all of it
-                self._in_range[l] = True
-            tm.split(t0, dict(zip(("forward", "selection", "update"), ticks, strict=True)))
+            if n_wrong and cfg.clip is not None:
+                self._in_range[l] = True  # clipped in full if it was not
+            tm.split(t0, dict(zip(_PHASES, ticks, strict=True)))
             if n_wrong:
-                self._reinforce(w, l)
+                if not bitgen:  # the draws by numpy (see _compiled_draws)
+                    self._reinforce(w, l)
+                elif left >= 0:  # numpy's choice shuffles a tail here: the hits drawn above
+                    t0 = time.perf_counter()
+                    self._apply_reinforcement(w, choice_without_replacement(self.rng, w.size, left))
+                    tm.add("reinforcement", t0)
                 self._after_update(l)
                 if cfg.train_head and l == last:
                     t0 = time.perf_counter()
@@ -371,6 +379,11 @@ class LocalBinaryLearner(BinaryLearnerBase):
             xb, xl = ab, al
         return correct
 
+    def _compiled_draws(self, layer: int) -> int:
+        """The ``bitgen_t`` address with which :func:`._fused.train_layer` draws layer
+        ``layer``'s reinforcement, or 0 where numpy draws it (:func:`~.rules.compiled_draws`)."""
+        return compiled_draws(self.rng, int(self.hidden[layer].size)) or 0
+
     def _clip_reinforced(self, w: Any, layer: int) -> None:
         # compiled step: the drawn entries are clipped as they are reinforced; the rest of W is
         # within the bounds once it has been clipped in full
@@ -378,23 +391,6 @@ class LocalBinaryLearner(BinaryLearnerBase):
             super()._clip_reinforced(w, layer)
             if self._fused and self.config.clip is not None:
                 self._in_range[layer] = True
-
-    def _draw_reinforcement(self, w: Any, threshold: int) -> None:
-        if not self._fused:
-            return super()._draw_reinforcement(w, threshold)
-        # compiled step: the subset drawn and applied in one kernel, from the generator itself
-        size = int(w.size)
-        hits = reinforcement_hits(self.rng, size, threshold)
-        bitgen = compiled_choice_generator(self.rng, size, hits)
-        if bitgen is None:  # numpy draws (see compiled_choice_generator)
-            return self._apply_reinforcement(w, choice_without_replacement(self.rng, size, hits))
-        from bnnlab.learn.local import _fused
-
-        lo, hi = self._clip_bounds()
-        with self.rng.bit_generator.lock:
-            _fused.reinforce_drawn(
-                w, bitgen, hits, self.config.step, self._zero, lo, hi, self.threads
-            )
 
     def _clip_bounds(self) -> tuple[int, int]:
         clip = self.config.clip

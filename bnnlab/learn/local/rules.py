@@ -86,6 +86,7 @@ from bnnlab.bits.pack import all_pm1
 __all__ = [
     "choice_without_replacement",
     "compiled_choice_generator",
+    "compiled_draws",
     "draw_reinforcement",
     "head_error",
     "init_hidden",
@@ -173,17 +174,22 @@ def compiled_choice_generator(rng: np.random.Generator, size: int, hits: int) ->
     replace=False, shuffle=False)``, else ``None``.
 
     It does where numpy would take Floyd's branch (``size <= 10000`` or ``hits <= size // 20``;
-    numpy's tail shuffle is as fast), ``0 < hits``, ``size <= 2^27`` (the kernel marks the chosen
-    positions in a bitmap of ``size`` bits; numpy's hash set is ``O(hits)``), and the compiled
-    code matched this numpy's ``choice`` (checked once per process).
+    numpy's tail shuffle is as fast), ``0 < hits``, and where :func:`compiled_draws` allows it.
     """
-    if (
-        hits == 0
-        or size > _FLOYD_MAX
-        or (size > 10000 and hits > size // 20)
-        or not isinstance(rng, np.random.Generator)
-        or not _floyd_matches_numpy()
-    ):
+    if hits == 0 or (size > 10000 and hits > size // 20):
+        return None
+    return compiled_draws(rng, size)
+
+
+def compiled_draws(rng: np.random.Generator, size: int) -> int | None:
+    """The address of ``rng``'s ``bitgen_t`` when the compiled draws of
+    :mod:`bnnlab.learn.local._choice` (``binomial``, and ``choice`` on Floyd's branch) may
+    replace numpy's for a field of ``size`` positions, else ``None``: ``size <= 2^27`` (the
+    kernel marks the chosen positions in a bitmap of ``size`` bits; numpy's hash set is
+    ``O(hits)``), ``rng`` a numpy ``Generator`` whose bit generator has numpy's C interface, and
+    the compiled code matched this numpy's draws (checked once per process).
+    """
+    if size > _FLOYD_MAX or not isinstance(rng, np.random.Generator) or not _draws_match_numpy():
         return None
     try:
         return int(rng.bit_generator.ctypes.bit_generator.value)
@@ -192,10 +198,11 @@ def compiled_choice_generator(rng: np.random.Generator, size: int, hits: int) ->
 
 
 @functools.cache
-def _floyd_matches_numpy() -> bool:
-    """Whether the compiled Floyd reproduces this numpy's ``choice`` (positions and generator
-    state: with and without a buffered 32-bit half, on two bit generators, and a full draw), so
-    a numpy that changed its algorithm is never mimicked."""
+def _draws_match_numpy() -> bool:
+    """Whether the compiled draws reproduce this numpy's ``binomial`` and ``choice`` (values and
+    generator state: with and without a buffered 32-bit half, on two bit generators, both of
+    numpy's binomial algorithms, a full subset), so a numpy that changed its algorithms is never
+    mimicked."""
     try:
         from bnnlab.learn.local import _choice
     except ImportError:  # no numba here
@@ -207,10 +214,20 @@ def _floyd_matches_numpy() -> bool:
         if pre:  # leave a buffered high half in both
             a.integers(0, 1000, dtype=np.uint32)
             b.integers(0, 1000, dtype=np.uint32)
-        want = a.choice(size, size=hits, replace=False, shuffle=False)
+        address = int(b.bit_generator.ctypes.bit_generator.value)
+        # the binomial's inversion (size p <= 30) and BTPE branches, then the subset
+        probabilities = (min(0.5, 10 / size), hits / size, 1 - 3 / size)
+        want = [a.binomial(size, q) for q in probabilities]
         with b.bit_generator.lock:
-            got = _choice.floyd(int(b.bit_generator.ctypes.bit_generator.value), size, hits)
-        if not (np.array_equal(got, want) and _same(a.bit_generator.state, b.bit_generator.state)):
+            got = [int(_choice.binomial(address, size, q)) for q in probabilities]
+        want.append(a.choice(size, size=hits, replace=False, shuffle=False))
+        with b.bit_generator.lock:
+            got.append(_choice.floyd(address, size, hits))
+        if not (
+            got[:3] == want[:3]
+            and np.array_equal(got[3], want[3])
+            and _same(a.bit_generator.state, b.bit_generator.state)
+        ):
             return False
     return True
 
