@@ -27,9 +27,11 @@ def _snapshot(model):
 
 
 def _record_steps(model, x_probe):
-    """Wrap ``model._step`` to snapshot weights, heads and predictions after every mini-batch."""
+    """Wrap ``model._step`` to snapshot weights, heads and predictions after every mini-batch
+    (the compiled learner then trains batch by batch, not an epoch per call)."""
     snaps = []
     step = model._step
+    model._whole_epochs = lambda: False
 
     def wrapped(xb, yb):
         out = step(xb, yb)
@@ -76,6 +78,16 @@ def test_packed_equals_reference_after_every_batch(d, layers, groups, c, bs, ext
     sp, sr = _record_steps(packed, probe), _record_steps(ref, probe)
     hp = packed.fit(x, y, epochs=3, x_test=probe, y_test=y[:40])
     hr = ref.fit(x, y, epochs=3, x_test=probe, y_test=y[:40])
+    # the same training with whole epochs per compiled call (where the learner takes that path)
+    whole = LocalBinaryLearner(cfg, seed=7, backend="auto")
+    hw = whole.fit(x, y, epochs=3, x_test=probe, y_test=y[:40])
+    assert [{k: v for k, v in r.items() if k != "seconds"} for r in hw] == [
+        {k: v for k, v in r.items() if k != "seconds"} for r in hr
+    ]
+    for a, b in zip(_snapshot(whole), _snapshot(ref), strict=True):
+        for u, v in zip(a, b, strict=True):
+            assert np.array_equal(u, v)
+    assert whole.rng.bit_generator.state == ref.rng.bit_generator.state
     assert len(sp) == len(sr) == 3 * -(-150 // bs)
     for step_p, step_r in zip(sp, sr, strict=True):
         assert step_p[0] == step_r[0]  # correct count of the batch

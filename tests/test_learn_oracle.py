@@ -137,13 +137,23 @@ def test_local_binary_equals_oracle_across_seeds(seed, sign_zero):
 
 
 @pytest.mark.parametrize("cls", [LocalBinaryLearner, LocalBinaryReference])
-@pytest.mark.parametrize("case", ["even-fan-in-small-init", "clip-head-pr1"])
-def test_local_binary_fit_rows_equal_oracle_epochs(cls, case):
-    """``fit`` one epoch at a time: its own shuffles and accuracy bookkeeping match the oracle."""
-    d, _, _, c, _, _, data_seed = LB_CASES[case]
+@pytest.mark.parametrize(
+    ("case", "sign_zero"),
+    [("even-fan-in-small-init", "zero"), ("clip-head-pr1", "zero"), ("three-layers-head", "plus"),
+     ("gamma-K-step3", "zero"), ("gamma-K-step3", "plus"), ("tail-shuffle-pr1", "zero")],
+)  # fmt: skip
+def test_local_binary_fit_rows_equal_oracle_epochs(cls, case, sign_zero):
+    """``fit`` one epoch at a time: its own shuffles and accuracy bookkeeping match the oracle.
+
+    Without a trained head the compiled learner runs each epoch in one call
+    (:func:`bnnlab.learn.local._epoch.train_epoch`; "tail-shuffle-pr1" returns from it at numpy's
+    tail-shuffle branch and goes on batch by batch), with one batch by batch."""
+    d, _, _, c, _, extra, data_seed = LB_CASES[case]
     x, y = _data(data_seed + 50, 80, d, c)
     xt, yt = _data(data_seed + 60, 30, d, c)
-    model, oracle = _pair(cls, case, "zero", seed=3)
+    model, oracle = _pair(cls, case, sign_zero, seed=3)
+    whole = cls is LocalBinaryLearner and not extra.get("train_head", False)
+    assert getattr(model, "_whole_epochs", lambda: False)() == whole
     for epoch in range(1, 4):
         (row,) = model.fit(x, y, epochs=1, x_test=xt, y_test=yt)
         train_acc = oracle.fit_epoch(x, y)

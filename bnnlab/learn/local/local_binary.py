@@ -55,6 +55,7 @@ from bnnlab.learn.local.rules import (
     select_units,
     wrong_mask,
 )
+from bnnlab.learn.metrics import percent
 from bnnlab.signs import signed
 
 __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
@@ -325,22 +326,87 @@ class LocalBinaryLearner(BinaryLearnerBase):
             return _fused.forward_tables(*args, self._woff[l], self._tables(l))
         return _fused.forward_layer(*args, _lut.use_lut())
 
+    def _train_epoch(self, xe: Any, ye: Any) -> float:
+        """An epoch in one compiled call (:func:`._epoch.train_epoch`) where nothing in Python
+        has to run between two mini-batches (:meth:`_whole_epochs`), else batch by batch; the
+        same draws in the same order either way."""
+        if not self._whole_epochs():
+            return super()._train_epoch(xe, ye)
+
+        from bnnlab.bits import _lut  # numba is imported only when the path is taken
+        from bnnlab.learn.local import _epoch
+
+        cfg, tm, n_layers = self.config, self.timers, len(self.config.layers)
+        n, bs = int(ye.shape[0]), cfg.batch_size
+        x = xe[0] if isinstance(xe, tuple) else xe
+        perm = self.rng.permutation(n)  # the epoch's first draw, as in the generic loop
+        lo, hi = self._clip_bounds()
+        offs = [_NO_OFFSETS if o is None else o for o in self._woff]
+        rest = offs[1] if n_layers > 1 else _NO_OFFSETS  # offs[0] stands for the first layer
+        wls = [_NO_WORDS if wl is None else wl for wl in self._wlive]
+        in_range = np.array(self._in_range, dtype=np.bool_)
+        layers = (  # tuples (typed lists would cost ~1 s per process to set up in numba)
+            tuple(w.T for w in self.hidden), tuple(self._wrep), tuple(wls),
+            self._wlive[0] is not None, tuple(self._hbits), tuple(self.heads), offs[0],
+            (rest[:0, :0], *offs[1:]), self._tables(0), self._tables(n_layers - 1),
+            np.array(cfg.fan_in, dtype=np.int64), np.array(self._margins, dtype=np.int64),
+            np.array(cfg.groups, dtype=np.int64),
+            np.array(self._thresholds_now(), dtype=np.int64), in_range,
+        )  # fmt: skip
+        at, correct = 0, 0
+        while at < n:
+            t0 = time.perf_counter()
+            with self.rng.bit_generator.lock:
+                at, ok, stop, left, ab, al, ticks = _epoch.train_epoch(
+                    x, ye, perm, at, bs, self._zero, self.threads, _lut.use_lut(), cfg.step,
+                    cfg.clip is not None, lo, hi, self._compiled_draws(0), *layers,
+                )  # fmt: skip
+            tm.split(t0, dict(zip(_PHASES, ticks.tolist(), strict=True)))
+            correct += int(ok)
+            self._in_range = in_range.tolist()
+            if stop >= 0:  # numpy's choice shuffles a tail: it places the hits, then the batch
+                t0 = time.perf_counter()  # goes on layer by layer
+                w = self.hidden[stop]
+                self._apply_reinforcement(w, choice_without_replacement(self.rng, w.size, left))
+                tm.add("reinforcement", t0)
+                correct += self._layers_fused(stop + 1, ab, al, ye[perm[at : at + bs]])
+                in_range[:] = self._in_range
+                at += bs
+        self.epoch += 1
+        self.prev_correct, self.prev_total = correct, n
+        return percent(correct, n)
+
+    def _whole_epochs(self) -> bool:
+        """Whether :meth:`_train_epoch` runs in one compiled call: the compiled step with the
+        compiled draws for every layer (:meth:`_compiled_draws`), no trained head and no
+        :meth:`_after_update` hook (the device-backed learner's)."""
+        return (
+            self._fused
+            and not self.config.train_head
+            and type(self)._after_update is LocalBinaryLearner._after_update
+            and all(self._compiled_draws(l) for l in range(len(self.config.layers)))
+        )
+
     def _step_fused(self, x: Any, y: Any) -> int:
         """:meth:`_step` as compiled kernels (numba): per layer one call for the forward, the
         selection, the update and the reinforcement (:func:`._fused.train_layer`, whose wall
         time is split among the four phases by its cycle-counter ticks); the same arithmetic
         and the same random draws in the same order (:mod:`bnnlab.learn.local._fused`)."""
+        return self._layers_fused(0, x[0] if isinstance(x, tuple) else x, _NO_WORDS, y)
+
+    def _layers_fused(self, first: int, xb: Any, xl: Any, y: Any) -> int:
+        """Layers ``first ...`` of :meth:`_step_fused` on that layer's packed input bits and live
+        mask; returns the last layer's correct count (0 if ``first`` is past it)."""
         from bnnlab.bits import _lut  # numba is imported only when the path is taken
         from bnnlab.learn.local import _fused
 
         cfg, eng, tm = self.config, self.engine, self.timers
         last = len(cfg.layers) - 1
-        xb = x[0] if isinstance(x, tuple) else x
-        xl, correct = _NO_WORDS, 0
+        correct = 0
         lo, hi = self._clip_bounds()
         thresholds = self._thresholds_now()
         lock = self.rng.bit_generator.lock
-        for l in range(len(cfg.layers)):
+        for l in range(first, len(cfg.layers)):
             t0 = time.perf_counter()
             wl, w, off = self._wlive[l], self.hidden[l], self._woff[l]
             bitgen = self._compiled_draws(l)
