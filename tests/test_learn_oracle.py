@@ -142,12 +142,16 @@ def test_local_binary_equals_oracle_across_seeds(seed, sign_zero):
     [("even-fan-in-small-init", "zero"), ("clip-head-pr1", "zero"), ("three-layers-head", "plus"),
      ("gamma-K-step3", "zero"), ("gamma-K-step3", "plus"), ("tail-shuffle-pr1", "zero")],
 )  # fmt: skip
-def test_local_binary_fit_rows_equal_oracle_epochs(cls, case, sign_zero):
+def test_local_binary_fit_rows_equal_oracle_epochs(cls, case, sign_zero, monkeypatch):
     """``fit`` one epoch at a time: its own shuffles and accuracy bookkeeping match the oracle.
 
     Without a trained head the compiled learner runs each epoch in one call
     (:func:`bnnlab.learn.local._epoch.train_epoch`; "tail-shuffle-pr1" returns from it at numpy's
-    tail-shuffle branch and goes on batch by batch), with one batch by batch."""
+    tail-shuffle branch and goes on batch by batch), in calls of 3 mini-batches here (64 by
+    default) so that the epoch is split; with one batch by batch."""
+    from bnnlab.learn.local import local_binary
+
+    monkeypatch.setattr(local_binary, "_CHUNK", 3)
     d, _, _, c, _, extra, data_seed = LB_CASES[case]
     x, y = _data(data_seed + 50, 80, d, c)
     xt, yt = _data(data_seed + 60, 30, d, c)

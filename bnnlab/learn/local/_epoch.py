@@ -1,9 +1,9 @@
-"""One compiled call for a whole epoch of the local-binary learner (numba).
+"""Whole epochs of the local-binary learner in a few compiled calls (numba).
 
 :meth:`bnnlab.learn.local.local_binary.LocalBinaryLearner._train_epoch` runs its mini-batches
 here when nothing in Python has to happen between two of them (no trained head, no device hook,
-the reinforcement drawn in compiled code: :func:`bnnlab.learn.local.rules.compiled_draws`):
-:func:`train_epoch` gathers each batch's packed rows and labels from the epoch's permutation
+the reinforcement drawn in compiled code: :func:`bnnlab.learn.local.rules.compiled_draws`), 64
+mini-batches per call (so that an interrupt is seen between calls): :func:`train_epoch` gathers each batch's packed rows and labels from the epoch's permutation
 and runs every layer's :func:`bnnlab.learn.local._fused.train_layer` (forward, selection,
 update, reinforcement) -- the per-layer calls of the step, with the random draws in the same
 order, so the integers are the step's. What this saves is the Python between the kernels: about
@@ -41,6 +41,7 @@ def train_epoch(
     y,
     perm,
     first,
+    end,
     batch,
     zero,
     threads,
@@ -66,13 +67,14 @@ def train_epoch(
     thresholds,
     in_range,
 ):  # pragma: no cover - compiled
-    """The mini-batches ``perm[first:first + batch]``, ``perm[first + batch:...]``, ... of an
-    epoch, each through every layer's :func:`~bnnlab.learn.local._fused.train_layer`.
+    """The mini-batches ``perm[first:first + batch]``, ``perm[first + batch:...]``, ... that start
+    before ``end``, each through every layer's :func:`~bnnlab.learn.local._fused.train_layer`.
 
     Parameters
     ----------
     x : uint64 (n, words)         the packed ±1 training rows;  ``y`` : int64 (n,) labels
-    perm : int64 (n,)             the epoch's permutation;  ``first``: where to start in it
+    perm : int64 (n,)             the epoch's permutation;  ``first``, ``end``: the batches'
+                                  span in it (``first`` a multiple of ``batch``)
     batch : int                   mini-batch size
     zero, threads, lut, step, clip, lo, hi, bitgen
                                   as in ``train_layer`` (``clip``: whether a clip is set)
@@ -89,18 +91,18 @@ def train_epoch(
     -------
     ``(at, correct, stop, left, ab, al, ticks)``: ``correct`` the last layer's correct count
     over the batches run, ``ticks`` (int64 (4,)) the cycle counter's ticks per phase (forward,
-    selection, update, reinforcement). ``stop = -1``: every batch ran (``at = n``). Else the
+    selection, update, reinforcement). ``stop = -1``: every batch ran (``at`` the first index past
+    them). Else the
     batch at ``perm[at:at + batch]`` stopped after layer ``stop``'s update: numpy's ``choice``
     has to place ``left`` hits in ``W_stop`` and layers ``stop + 1 ...`` are still to run on
     its activations ``ab``, ``al``.
     """
     n_layers = len(wts)
-    n = perm.shape[0]
     ticks = np.zeros(4, dtype=np.int64)
     none = np.zeros((0, 0), dtype=np.uint64)
     correct = 0
     at = first
-    while at < n:
+    while at < end:
         idx = perm[at : at + batch]
         xb = x[idx]
         yb = y[idx]
@@ -128,4 +130,4 @@ def train_epoch(
                 return at, correct, l, left, ab, al, ticks
             xb, xl = ab, al
         at += batch
-    return n, correct, -1, -1, none, none, ticks
+    return at, correct, -1, -1, none, none, ticks

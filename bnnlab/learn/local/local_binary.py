@@ -64,6 +64,7 @@ _NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
 _NO_OFFSETS = np.zeros((0, 0), dtype=np.uint16)  # no table offsets: the forward without tables
 _NO_CLIP = (-(2**31), 2**31 - 1)  # the int32 range: clipping to it changes nothing
 _PHASES = ("forward", "selection", "update", "reinforcement")  # train_layer's ticks
+_CHUNK = 64  # mini-batches per compiled call of a whole-epoch run (Python, and so Ctrl-C, between)
 
 
 def fused_available(engine: Any) -> bool:
@@ -327,9 +328,10 @@ class LocalBinaryLearner(BinaryLearnerBase):
         return _fused.forward_layer(*args, _lut.use_lut())
 
     def _train_epoch(self, xe: Any, ye: Any) -> float:
-        """An epoch in one compiled call (:func:`._epoch.train_epoch`) where nothing in Python
-        has to run between two mini-batches (:meth:`_whole_epochs`), else batch by batch; the
-        same draws in the same order either way."""
+        """An epoch in compiled calls of up to ``_CHUNK`` mini-batches (:func:`._epoch.
+        train_epoch`; Python runs between them, so an interrupt waits for at most one) where
+        nothing in Python has to run between two mini-batches (:meth:`_whole_epochs`), else
+        batch by batch; the same draws in the same order either way."""
         if not self._whole_epochs():
             return super()._train_epoch(xe, ye)
 
@@ -358,7 +360,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             t0 = time.perf_counter()
             with self.rng.bit_generator.lock:
                 at, ok, stop, left, ab, al, ticks = _epoch.train_epoch(
-                    x, ye, perm, at, bs, self._zero, self.threads, _lut.use_lut(), cfg.step,
+                    x, ye, perm, at, min(n, at + _CHUNK * bs), bs, self._zero, self.threads, _lut.use_lut(), cfg.step,
                     cfg.clip is not None, lo, hi, self._compiled_draws(0), *layers,
                 )  # fmt: skip
             tm.split(t0, dict(zip(_PHASES, ticks.tolist(), strict=True)))
