@@ -165,6 +165,29 @@ def test_compiled_binomial_is_numpys_binomial(n, p, bit_generator):
     assert a.integers(1 << 62) == b.integers(1 << 62)
 
 
+def test_numpy_draws_when_the_compiled_ones_are_not_available(monkeypatch):
+    # without numba's binomial port the self-check fails; the learner then draws with numpy,
+    # batch by batch, and trains exactly as with the compiled draws (whole epochs)
+    from bnnlab.learn.local import _choice
+
+    rng = np.random.default_rng(8)
+    x = rng.choice(np.array([-1, 1], dtype=np.int8), size=(120, 40))
+    y = rng.integers(0, 3, size=120)
+    cfg = LocalBinaryConfig(n_features=40, n_classes=3, layers=(30, 20), batch_size=20)
+    compiled = LocalBinaryLearner(cfg, seed=4)
+    assert compiled._whole_epochs()
+    compiled.fit(x, y, epochs=2)
+    monkeypatch.setattr(_choice, "random_binomial", None)
+    assert not lc._draws_match_numpy.__wrapped__()
+    monkeypatch.setattr(lc, "_draws_match_numpy", lambda: False)
+    plain = LocalBinaryLearner(cfg, seed=4)
+    assert lc.compiled_draws(plain.rng, 1200) is None and not plain._whole_epochs()
+    plain.fit(x, y, epochs=2)
+    for a, b in zip(compiled.hidden, plain.hidden, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert lc._same(compiled.rng.bit_generator.state, plain.rng.bit_generator.state)
+
+
 def test_unsorted_reinforcement_draws_the_same_set_and_stream():
     a, b = np.random.default_rng(5), np.random.default_rng(5)
     thr = round(0.02 * 2**32)
