@@ -109,14 +109,16 @@ def test_draw_reinforcement_is_a_bernoulli_field():
 @pytest.mark.parametrize(
     ("size", "hits"),
     [(1, 1), (7, 7), (10, 3), (5000, 50), (10_000, 10_000), (411_600, 5_300), (18_225, 900),
-     (18_225, 1_200), (100_663_296, 6_000), (1 << 27, 10), ((1 << 27) + 1, 10)],
+     (18_225, 911), (18_225, 912), (18_225, 1_200), (10_001, 500), (10_001, 501),
+     (100_663_296, 6_000), (1 << 27, 10), ((1 << 27) + 1, 10)],
 )  # fmt: skip
 @pytest.mark.parametrize("buffered", [False, True])
 @pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.Philox])
 def test_compiled_choice_is_numpys_choice(size, hits, buffered, bit_generator, monkeypatch):
     # the compiled Floyd against numpy itself: the same positions in the same order and the
     # generator left in the same state, with and without a buffered 32-bit half, on two bit
-    # generators; (18 225, 1 200) is numpy's tail-shuffle branch and (2^27 + 1, 10) beyond the
+    # generators; (18 225, 912 / 1 200) and (10 001, 501) are numpy's tail-shuffle branch (one
+    # past its bounds at 911 and 500 are Floyd's) and (2^27 + 1, 10) beyond the
     # kernel's bitmap, both left to numpy; at 100 663 296 about 1 word in 60 is rejected
     from bnnlab.learn.local import _choice
 

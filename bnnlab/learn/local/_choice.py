@@ -52,7 +52,7 @@ from bnnlab import _numba_cache
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
-__all__ = ["binomial", "bitgen_view", "floyd", "floyd_next", "next_uint32"]
+__all__ = ["binomial", "bitgen_view", "floyd", "floyd_next", "next_uint32", "shuffles_tail"]
 
 _LOW = np.uint64(0xFFFFFFFF)
 _TWO32 = np.uint64(1 << 32)
@@ -129,6 +129,14 @@ else:  # pragma: no cover - never called: the learners' self-check fails, numpy 
     @njit(cache=True)
     def binomial(bitgen, n, p):
         return np.int64(-1)
+
+
+@njit(cache=True)
+def shuffles_tail(size, hits):  # pragma: no cover - compiled
+    """Whether numpy's ``choice(size, hits, replace=False, shuffle=False)`` shuffles the tail of
+    ``arange(size)`` (``size > 10000`` and ``hits > size // 20``) instead of running Floyd's
+    algorithm, which :func:`floyd` reproduces (see the module docstring)."""
+    return size > 10000 and hits > size // 20
 
 
 @njit(cache=True, inline="always")

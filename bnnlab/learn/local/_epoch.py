@@ -108,6 +108,8 @@ def train_epoch(
         yb = y[idx]
         xl = none
         for l in range(n_layers):
+            # two call sites: the first layer's offsets and tables have other types (uint16 by
+            # nibble, ±1 inputs) than the deeper layers' (uint8 by pair, ternary inputs)
             if l == 0:
                 _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                     xb, xl, False, wts[0], wbs[0], wls[0], has_wl, fan_in[0], hbs[0], zero,

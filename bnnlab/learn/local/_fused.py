@@ -5,7 +5,7 @@ products, the activation packing, the wrong-sample mask, the least-action select
 outer-product update, the column re-packing and the zero-weight bookkeeping as a chain of calls,
 each allocating its intermediates (the dense ``int8`` error matrix ``M``, ``h[wrong]``, the targets
 ``B[:, y]^T``, the packed columns, the zero lists). For the numba backend the same arithmetic is
-three kernels per layer and mini-batch:
+four kernels per layer and mini-batch, run in one call (:func:`train_layer`):
 
 1. :func:`forward_layer` -- ``h = x @ sign(W)``, ``a = sign(h)`` (value bits and live mask) and
    the local-head scores ``s = a @ B``. Rows and weights are ternary under ``sign(0) = 0``:
@@ -29,17 +29,17 @@ three kernels per layer and mini-batch:
    ``W`` in Fortran order (unit-major), so a unit's column is one contiguous row of ``W^T`` and
    units without a selection are never touched; the selected rows are added straight into it in
    int32 lanes and its packed words rebuilt by :func:`bnnlab.bits._numba.pack_signs64`.
+4. The reinforcement (:func:`reinforce_field`, at the end of :func:`train_layer`): numpy's two
+   draws (``binomial``, then ``choice`` on Floyd's branch) made from the generator's own
+   ``bitgen_t`` by :mod:`bnnlab.learn.local._choice`, and ``W += step sign(W)`` at the positions.
 
 The packed weights are held unit-major (``(ceil(N / 64), K)``: word ``t`` of unit ``j`` at
 ``[t, j]``), so the popcounts and the re-packing run over the units of one word (contiguous,
 vectorised). With ``threads > 1`` (``LocalBinaryLearner(threads=...)``, default 1) the forward
 kernel splits the batch's rows and the update the touched units over numba's threads; it is
 opt-in because numba's OpenMP threads spin at every kernel's barrier, so on a loaded machine a
-descheduled thread stalls each mini-batch. The selection is serial.
-
-4. The reinforcement (:func:`reinforce_field`, at the end of :func:`train_layer`): numpy's two
-   draws (``binomial``, then ``choice`` on Floyd's branch) made from the generator's own
-   ``bitgen_t`` by :mod:`bnnlab.learn.local._choice`, and ``W += step sign(W)`` at the positions.
+descheduled thread stalls each mini-batch. The selection's rows and the reinforcement's
+apply are split too; the reinforcement's draw is serial (one random stream).
 
 Everything is exact integer arithmetic on the values the generic step computes, with numpy's
 random draws in the same order, so the learner stays bit-identical to the dense oracle.
@@ -74,7 +74,7 @@ from bnnlab.bits._tmac import (
     row_groups,
     unit_offsets,
 )
-from bnnlab.learn.local._choice import binomial, floyd
+from bnnlab.learn.local._choice import binomial, floyd, shuffles_tail
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
@@ -827,7 +827,7 @@ def reinforce_field(w, bitgen, threshold, step, zero, lo, hi, threads):  # pragm
     instead (the caller then places them with numpy's ``choice``; nothing else was drawn)."""
     size = w.shape[0] * w.shape[1]
     hits = binomial(bitgen, size, threshold / 4294967296.0)
-    if size > 10000 and hits > size // 20:
+    if shuffles_tail(size, hits):
         return hits
     if hits:
         reinforce_drawn(w, bitgen, hits, step, zero, lo, hi, threads)

@@ -174,11 +174,15 @@ def compiled_choice_generator(rng: np.random.Generator, size: int, hits: int) ->
     replace=False, shuffle=False)``, else ``None``.
 
     It does where numpy would take Floyd's branch (``size <= 10000`` or ``hits <= size // 20``;
-    numpy's tail shuffle is as fast), ``0 < hits``, and where :func:`compiled_draws` allows it.
+    numpy's tail shuffle is as fast: :func:`bnnlab.learn.local._choice.shuffles_tail`),
+    ``0 < hits``, and where :func:`compiled_draws` allows it.
     """
-    if hits == 0 or (size > 10000 and hits > size // 20):
+    bitgen = compiled_draws(rng, size) if hits else None
+    if bitgen is None:
         return None
-    return compiled_draws(rng, size)
+    from bnnlab.learn.local import _choice  # importable: compiled_draws checked it
+
+    return None if _choice.shuffles_tail(size, hits) else bitgen
 
 
 def compiled_draws(rng: np.random.Generator, size: int) -> int | None:
