@@ -51,7 +51,7 @@ _TMAC_COLS = 8
 @njit(cache=True, parallel=True)
 def _peak_tmac(ax, bn, tabs, reps):
     for p in prange(ax.shape[0]):
-        dst = np.zeros((_tmac.GROUP * _tmac.BLOCK, 64), dtype=np.int32)
+        dst = np.zeros((64, _tmac.GROUP * _tmac.BLOCK), dtype=np.int32)  # column-major
         for _ in range(reps):
             for j in range(0, bn.shape[1], _tmac.COLS):
                 _tmac.tile4(ax[p], bn[p], tabs, 0, j, 0, bn.shape[2], dst, j)

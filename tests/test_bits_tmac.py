@@ -130,7 +130,7 @@ def test_tile_int16_sums_hold_max_steps_of_all_differing_nibbles():
     _tmac.nibble_rows(a, ax)
     bn = np.empty((2, 16 * w), dtype=np.uint8)
     _tmac.nibble_cols(np.zeros((1, w), dtype=np.uint64), bn)
-    dst = np.zeros((_tmac.BLOCK, 2), dtype=np.int32)
+    dst = np.zeros((2, _tmac.BLOCK), dtype=np.int32)  # column-major: dst[column, row]
     run(ax, bn, _tmac.TABLES, _tmac.MAX_STEPS, dst)
-    assert dst[0, 0] == dst[0, 1] == 4 * _tmac.MAX_STEPS  # row 0 against B's row and padding
-    assert not dst[1:].any()  # the zero rows past A's end agree with B's zero bits
+    assert dst[0, 0] == dst[1, 0] == 4 * _tmac.MAX_STEPS  # row 0 against B's row and padding
+    assert not dst[:, 1:].any()  # the zero rows past A's end agree with B's zero bits

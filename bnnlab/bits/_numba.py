@@ -46,6 +46,7 @@ from numba.extending import intrinsic
 from bnnlab import _numba_cache
 from bnnlab.bits import _lut, _tmac
 from bnnlab.bits._numpy import pack_last, unpack_last
+from bnnlab.bits._transpose import transpose_block
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
@@ -422,17 +423,23 @@ def _kernel(kernel: str | None, m: int, n: int) -> str:
 @njit(cache=True, inline="always")
 def _groups(ax, blocks, bn, tabs, k, out, bits, th, sign, m, n, g0, g1):
     """Row groups [g0, g1) (up to 4 row vectors of 32 rows) against all of B by the table-lookup
-    tile, in blocks of 64 columns (:func:`bnnlab.bits._tmac.block_sums`), whose rows are then
+    tile, in blocks of 64 columns, 8 at a time (:func:`bnnlab.bits._tmac.block_sums`, column-major,
+    turned row-major by :func:`bnnlab.bits._transpose.transpose_block`), whose rows are then
     stored as contiguous runs of ``out`` (or, for the sign, one packed word each, by a 64-lane
     compare); the padding rows (>= m) and column (>= n) are not stored."""
     dst = np.empty((_tmac.GROUP * _tmac.BLOCK, 64), dtype=np.int32)
+    strip = np.empty((8, _tmac.GROUP * _tmac.BLOCK), dtype=np.int32)  # 8 columns, column-major
     keep = np.empty(64, dtype=np.int32)  # 0 where d >= th, -1 elsewhere
     for g in range(g0, g1):
         i0 = g * _tmac.GROUP * _tmac.BLOCK
         for j0 in range(0, bn.shape[0], 64):
             j1 = min(bn.shape[0], j0 + 64)
             jn = min(j1, n) - j0
-            rows = _tmac.block_sums(ax, blocks, bn, tabs, g, j0, j1, dst)
+            rows = 0
+            for j in range(j0, j1, 8):  # the sums 8 columns at a time, turned row-major
+                je = min(j1, j + 8)
+                rows = _tmac.block_sums(ax, blocks, bn, tabs, g, j, je, strip)
+                transpose_block(strip, 0, 0, dst, 0, j - j0, rows * _tmac.BLOCK, je - j)
             ths = th[j0 : j0 + jn]  # slices: no index wraparound, the loops vectorise
             keep[jn:] = -1
             for i in range(i0, min(m, i0 + rows * _tmac.BLOCK)):

@@ -246,7 +246,7 @@ def _portable(rows):
                     for p in range(p0, p1):
                         u = ax[g, (p * rows + r) * BLOCK + lane]
                         s += tabs[np.int64(bn[j + c, p]) + np.int64(u)]
-                    dst[r * BLOCK + lane, col + c] += s
+                    dst[col + c, r * BLOCK + lane] += s
 
     return tile
 
@@ -254,20 +254,23 @@ def _portable(rows):
 def _tile(rows: int):
     """An intrinsic ``tile(ax, bn, tabs, g, j, p0, p1, dst, col)`` adding
     ``sum_{p0 <= p < p1} popcount(nibble p of a_{32 (GROUP g + r) + l} ^ nibble p of b_{j + c})``
-    to ``dst[32 r + l, col + c]`` for ``r < rows``, ``c < 2``, ``l < 32``.
+    to ``dst[col + c, 32 r + l]`` for ``r < rows``, ``c < 2``, ``l < 32``: column-major, the
+    layout of the lanes (:mod:`bnnlab.bits._transpose` turns blocks of it row-major).
 
     ``ax``: :func:`nibble_rows` (group ``g`` must have ``rows`` row vectors), ``bn``:
     :func:`nibble_cols` (rows ``j, j + 1``), ``tabs``: :data:`TABLES`, ``dst``: int32, C-contiguous,
     (or any byte rows ``ax``, uint8 or uint16 table offsets ``bn`` and tables ``tabs`` whose
     entries are at most 4: :func:`pair_rows`, :func:`unit_offsets`, :data:`TABLES_MASKED`,
     :data:`TABLES_PAIRS`);
-    at least ``32 rows`` rows and ``col + 2`` columns, ``col`` even; ``p1 - p0`` at most
+    at least ``col + 2`` rows and ``32 rows`` columns; ``p1 - p0`` at most
     :data:`MAX_STEPS`. Rows of A beyond its end are
     the zero padding (they count B's bits; the caller does not store them).
 
     Byte counters (one per row vector and column) are widened every 63 steps into int16 sums kept
     in memory (volatile, so LLVM does not hold 16 more vectors in registers and spill), which are
-    added to ``dst`` once at the end.
+    added to ``dst`` once at the end, 4 vector loads, adds and stores per row vector and column.
+    (Added row-major, each row's pair of sums was a separate load, add and store: with the
+    scattered lines of a 32 KiB buffer that cost 20-25 % of the learner's table forward.)
     """
 
     @intrinsic
@@ -348,25 +351,18 @@ def _tile(rows: int):
                     builder.store(builder.add(total, more), ptr).volatile = True
 
             _chunked(builder, builder.sub(last, first), _CHUNK, reset, step, widen)
-            # dst[32 r + l, col + c] += sum: the two columns' sums interleaved, one pair per row
+            # dst[col + c, 32 r + l] += sum: each column's sums of a row vector one contiguous
+            # run of 32 int32 (4 vector loads, adds and stores)
             width = builder.extract_value(dsta.shape, 1)
-            pairs = ir.Constant(ir.VectorType(_I32, 64), [q // 2 + 32 * (q % 2) for q in range(64)])
-            i32x2 = ir.VectorType(_I32, 2)
             for r in range(rows):
-                sums = []
                 for c in range(COLS):
                     total = builder.load(wide[r * COLS + c])
                     total.volatile = True
-                    sums.append(builder.zext(total, _I32X32))
-                both = builder.shuffle_vector(sums[0], sums[1], pairs)
-                for lane in range(BLOCK):
-                    row = ir.Constant(_I64, r * BLOCK + lane)
-                    at = builder.add(builder.mul(row, width), c0)
-                    ptr = builder.bitcast(builder.gep(dsta.data, [at]), i32x2.as_pointer())
-                    pair = builder.shuffle_vector(
-                        both, both, ir.Constant(i32x2, [2 * lane, 2 * lane + 1])
-                    )
-                    builder.store(builder.add(builder.load(ptr, align=4), pair), ptr, align=4)
+                    sums = builder.zext(total, _I32X32)
+                    row = builder.add(c0, ir.Constant(_I64, c))
+                    at = builder.add(builder.mul(row, width), ir.Constant(_I64, r * BLOCK))
+                    ptr = builder.bitcast(builder.gep(dsta.data, [at]), _I32X32.as_pointer())
+                    builder.store(builder.add(builder.load(ptr, align=4), sums), ptr, align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -393,13 +389,15 @@ def tile(ax, bn, tabs, g, j, p0, p1, rows, dst, col):  # pragma: no cover - comp
 
 @njit(cache=True, inline="always")
 def block_sums(ax, blocks, bn, tabs, g, j0, j1, dst):  # pragma: no cover - compiled
-    """``dst[r, c]`` = the popcount sum of row ``r`` of group ``g`` against column ``j0 + c``,
-    for columns ``j0 .. j1 - 1`` (``j0`` even, ``j1 - j0 <= dst.shape[1]``), over all nibble steps
-    (tile calls of at most :data:`MAX_STEPS` steps; shorter passes over K measured slower, even
-    where a group's rows are 256 KiB); returns the group's row vectors."""
+    """``dst[c, r]`` = the popcount sum of row ``r`` of group ``g`` against column ``j0 + c``
+    (column-major, as :func:`tile` writes it), for columns ``j0 .. j1 - 1`` (``j0`` even,
+    ``j1 - j0 <= dst.shape[0]``, ``dst.shape[1] >= GROUP * BLOCK``), over all nibble steps (tile
+    calls of at most :data:`MAX_STEPS` steps; shorter passes over K measured slower, even where
+    a group's rows are 256 KiB); returns the group's row vectors. The callers take 8 columns at
+    a time, so that ``dst`` (4 KiB) stays in L1 next to the group's rows."""
     steps = bn.shape[1]
     rows = min(GROUP, blocks - g * GROUP)
-    dst[:, : j1 - j0] = 0
+    dst[: j1 - j0, : rows * BLOCK] = 0
     for j in range(j0, j1, COLS):
         for p0 in range(0, steps, MAX_STEPS):
             tile(ax, bn, tabs, g, j, p0, min(steps, p0 + MAX_STEPS), rows, dst, j - j0)

@@ -74,6 +74,7 @@ from bnnlab.bits._tmac import (
     row_groups,
     unit_offsets,
 )
+from bnnlab.bits._transpose import transpose_block
 from bnnlab.learn.local._choice import binomial, floyd, shuffles_tail
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
@@ -92,6 +93,7 @@ __all__ = [
 
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
+_STRIP = 8  # units per strip of the table forward's sums (one 8 x 8 transpose wide)
 _CTPOP_TAIL = 8  # rows past the last full row vector that forward_tables leaves to ctpop
 # byte b of a packed row -> its 8 values 2 bit - 1 as int8 bytes of one word (bit i -> byte i),
 # and the live byte -> 0xFF where a bit is set: the update's unpacking, a word per 8 inputs
@@ -331,37 +333,39 @@ def forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut):
 def _table_block(
     ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, j0, width
 ):  # pragma: no cover
-    """``h[:, j0:j0 + width]`` (``j0`` and ``width <= 64`` even) of :func:`forward_tables`: per
-    row group the table tiles' sums of the block (:func:`bnnlab.bits._tmac.block_sums`), then
-    the products from the sums."""
+    """``h[:, j0:j0 + width]`` (``j0`` and ``width`` even) of :func:`forward_tables`: per row
+    group and strip of 8 units the table tiles' sums (:func:`bnnlab.bits._tmac.block_sums`,
+    column-major), the products from the sums, turned row-major into ``h``
+    (:func:`bnnlab.bits._transpose.transpose_block`)."""
     n, k = h.shape
     steps = off.shape[1]
-    dst = np.empty((GROUP * BLOCK, 64), dtype=np.int32)
+    strip = np.empty((_STRIP, GROUP * BLOCK), dtype=np.int32)
     j1 = min(off.shape[0], j0 + width)
-    jn = min(j1, k) - j0
-    live = wlive[j0 : j0 + jn]
     for g in range(ax.shape[0]):
         i0 = g * GROUP * BLOCK
-        rows = block_sums(ax, blocks, off, tabs, g, j0, j1, dst)
-        for i in range(i0, min(n, i0 + rows * BLOCK)):
-            d = dst[i - i0, :jn]  # slices: no index wraparound, the loops vectorise
-            o = h[i, j0 : j0 + jn]
-            if pairs:  # the biased pair products: remove 2 per step
-                for c in range(jn):
-                    o[c] = d[c] - 2 * steps
-            elif has_wl:
-                for c in range(jn):
-                    o[c] = live[c] - 2 * d[c]
-            else:
-                for c in range(jn):
-                    o[c] = n_in - 2 * d[c]
+        for j in range(j0, j1, _STRIP):
+            je = min(j1, j + _STRIP)
+            rows = block_sums(ax, blocks, off, tabs, g, j, je, strip)
+            nr = min(n, i0 + rows * BLOCK) - i0
+            jn = min(je, k) - j
+            for c in range(jn):
+                d = strip[c, :nr]  # slices: no index wraparound, the loops vectorise
+                if pairs:  # the biased pair products: remove 2 per step
+                    bias = 2 * steps
+                    for i in range(nr):
+                        d[i] = d[i] - bias
+                else:
+                    base = wlive[j + c] if has_wl else n_in
+                    for i in range(nr):
+                        d[i] = base - 2 * d[i]
+            transpose_block(strip, 0, 0, h, i0, j, nr, jn)
 
 
 @njit(cache=True, parallel=True)
 def _tables_parallel(
     ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, threads
 ):  # pragma: no cover
-    # as many blocks per thread, of even widths <= 64 (block_sums pairs the columns from an even
+    # as many blocks per thread, of even widths (block_sums pairs the columns from an even
     # j0; an odd last block would read a table offset past the array) as equal as can be: 525
     # units on 2 threads go as 10 blocks of 54 (270 + 255 units) instead of 9 of 64 (320 + 205)
     k = off.shape[0]
@@ -436,8 +440,7 @@ def forward_tables(
         _tails_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero,
                         n_tab, max(1, min(threads, n // 16)))  # fmt: skip
     else:
-        for j0 in range(0, off.shape[0], 64):
-            _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, j0, 64)
+        _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, 0, off.shape[0])
         _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, 0, n)
     return h, ab, al, s
 
