@@ -116,6 +116,16 @@ for masks in [(False, False), (True, False), (False, True), (True, True)]:
     tabs = _tmac.TABLES_PAIRS if pairs else _tmac.TABLES_MASKED
     c = _fused.forward_tables(*args, off, tabs)
     ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, c)))
+# the sign words' portable lowering (no saturating packs) against a bit loop
+from numba import njit
+signs = njit(lambda row, base: _numba.pack_signs64(row, base))
+row = rng.integers(-3, 4, size=128).astype(np.int32)
+row[70:76] = [2**16, -(2**16), 256, -256, 2**31 - 1, -(2**31)]
+for base in (0, 64, 13):
+    ge, ne = signs(row, base)
+    seg = row[base : base + 64]
+    ok.append(int(ge) == sum(1 << b for b in range(64) if seg[b] >= 0)
+              and int(ne) == sum(1 << b for b in range(64) if seg[b] != 0))
 print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2), "ok": ok}))
 """
     env = dict(
@@ -126,7 +136,7 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
-    assert rep["ok"] == [True] * 14
+    assert rep["ok"] == [True] * 17
 
 
 def test_pack_signs64_against_a_bit_loop(rng):
@@ -139,8 +149,31 @@ def test_pack_signs64_against_a_bit_loop(rng):
     row = rng.integers(-3, 4, size=200).astype(np.int32)
     row[[0, 63, 64, 127]] = [0, -1, 0, 5]
     row[130:140] = np.iinfo(np.int32).min  # the sign bit alone
-    for base in (0, 1, 64, 100, 136):
+    # values whose low 16 or 8 bits are 0 or whose sign a plain truncation would change: the
+    # AVX2 path narrows by saturating packs, which must keep sign and non-zero-ness
+    big = [2**16, -(2**16), 2**31 - 1, 256, -256, 2**15, -(2**15) - 1, 128, -129, 0x7FFF0000]
+    row[150 : 150 + len(big)] = big
+    row[170:180] = rng.integers(-(2**31), 2**31, size=10)
+    for base in (0, 1, 64, 100, 136, 130, 136):
         ge, ne = packed(row, base)
         seg = row[base : base + 64]
         assert int(ge) == sum(1 << b for b in range(64) if seg[b] >= 0)
         assert int(ne) == sum(1 << b for b in range(64) if seg[b] != 0)
+
+
+def test_sign_words_on_the_last_partial_word(rng):
+    # fewer than 64 entries left: from the row's last 64 entries shifted down (rows of 64 or
+    # more), or entry by entry (shorter rows); the bits past the row's end are 0
+    from numba import njit
+
+    @njit
+    def words(row, base):
+        return _numba.sign_words(row, base)
+
+    for n in (1, 13, 63, 64, 65, 100, 128, 129, 784):
+        row = rng.integers(-2, 3, size=n).astype(np.int32)
+        for base in range(0, n, 64):
+            ge, ne = words(row, base)
+            seg = row[base : base + 64]
+            assert int(ge) == sum(1 << b for b in range(len(seg)) if seg[b] >= 0), (n, base)
+            assert int(ne) == sum(1 << b for b in range(len(seg)) if seg[b] != 0), (n, base)
