@@ -114,7 +114,7 @@ for masks in [(False, False), (True, False), (False, True), (True, True)]:
     off = np.zeros((12, (32 if pairs else 16) * 3), dtype=np.uint8 if pairs else np.uint16)
     _tmac.unit_offsets(wb, wl, masks[1], off, np.arange(11))
     tabs = _tmac.TABLES_PAIRS if pairs else _tmac.TABLES_MASKED
-    c = _fused.forward_tables(*args, off, tabs)
+    c = _fused.forward_tables(*args, off, tabs, np.zeros((0, 0), dtype=np.int8))
     ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, c)))
 # the sign words' portable lowering (no saturating packs) against a bit loop
 from numba import njit

@@ -45,7 +45,8 @@ def forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):
     args = (xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads)
     if kernel == "tables":
         tabs = _tmac.TABLES_PAIRS if has_xl else _tmac.TABLES_MASKED
-        return _fused.forward_tables(*args, table_offsets(wb, wl, has_wl, has_xl), tabs)
+        off = table_offsets(wb, wl, has_wl, has_xl)
+        return _fused.forward_tables(*args, off, tabs, np.zeros((0, 0), dtype=np.int8))
     return _fused.forward_layer(*args, kernel == "lut")
 
 
@@ -81,6 +82,40 @@ def test_forward_layer_equals_dense_ternary_products(
     if zero:
         np.testing.assert_array_equal(al, bits.pack(a != 0, backend="numpy"))
     np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
+
+
+@pytest.mark.parametrize(("n_in", "k"), [(70, 9), (130, 64), (150, 129), (525, 30), (64, 5)])
+@pytest.mark.parametrize("dead", [0.0, 0.005, 0.02, 0.3])  # 0.3: past the limit, the fallback
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n", [50, 100, 130])
+def test_forward_tables_ternary_inputs_by_nibbles(n_in, k, dead, threads, n):
+    # ternary inputs through the ±1 nibble tables (the learner's deeper layers): the dead (0)
+    # positions taken as +1 by the tables, then corrected by the row-major sign(W); the rows of
+    # the ctpop tail exact by themselves; with many dead positions forward_layer instead
+    rng = np.random.default_rng(n_in * k + n)
+    x = rng.choice([-1, 1], size=(n, n_in))
+    x[rng.random((n, n_in)) < dead] = 0
+    x[0, -1] = 0  # a dead position in the last word (only its valid bits count)
+    w = rng.integers(-2, 3, size=(n_in, k))
+    heads = rng.choice(np.array([-1, 1], dtype=np.int8), size=(k, 4))
+    # the value bits of dead positions are any (the live mask decides): random here
+    anyway = rng.random((n, n_in)) < 0.5
+    xb = bits.pack((x > 0) | ((x == 0) & anyway), backend="numpy")
+    xl = bits.pack(x != 0, backend="numpy")
+    wb, wl = unit_major(w >= 0), unit_major(w != 0)
+    hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
+    off = table_offsets(wb, wl, True, False)
+    sw = np.ascontiguousarray(sign0(w).astype(np.int8))
+    args = (xb, xl, True, wb, wl, True, n_in, hb, True, threads, off, _tmac.TABLES_MASKED, sw)
+    h, ab, al, s = _fused.forward_tables(*args)
+    expected_h = x @ sign0(w)
+    np.testing.assert_array_equal(h, expected_h)
+    a = sign0(expected_h)
+    np.testing.assert_array_equal(ab, bits.pack(a >= 0, backend="numpy"))
+    np.testing.assert_array_equal(al, bits.pack(a != 0, backend="numpy"))
+    np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
+    with pytest.raises(ValueError, match=r"^sw: sign\(W\) of shape"):
+        _fused.forward_tables(*args[:-1], np.zeros((0, 0), dtype=np.int8))
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -173,14 +208,17 @@ def test_update_columns_equals_the_dense_update_and_repacks(zero, k, threads):
     wbits, wlive = unit_major(w >= 0), unit_major(w != 0)
     xb = bits.pack(x >= 0, backend="numpy")
     xl = bits.pack(x != 0, backend="numpy")
+    signed = sign0 if zero else (lambda v: np.where(v >= 0, 1, -1))
+    sw = np.ascontiguousarray(signed(w).astype(np.int8))  # the row-major sign(W), kept in step
     cols = _fused.update_columns(
-        w.T, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step, threads
+        w.T, wbits, wlive, zero, xb, xl, zero, widx, sel, heads, y, step, threads, sw
     )
     np.testing.assert_array_equal(w, expected)
     np.testing.assert_array_equal(cols, np.unique(sel[sel >= 0]))
     np.testing.assert_array_equal(wbits, unit_major(w >= 0))
     if zero:
         np.testing.assert_array_equal(wlive, unit_major(w != 0))
+    np.testing.assert_array_equal(sw, signed(w))
 
 
 @pytest.mark.parametrize("zero", ["plus", "zero"])

@@ -66,6 +66,7 @@ def train_epoch(
     groups,
     thresholds,
     in_range,
+    sws,
 ):  # pragma: no cover - compiled
     """The mini-batches ``perm[first:first + batch]``, ``perm[first + batch:...]``, ... that start
     before ``end``, each through every layer's :func:`~bnnlab.learn.local._fused.train_layer`.
@@ -86,6 +87,8 @@ def train_epoch(
                                   (``offs[0]`` unused) and the deeper layers' tables
     fan_in, margins, groups, thresholds : int64 (L,)
     in_range : bool (L,)          whether ``W_l`` is within the clip bounds (set in place)
+    sws                           tuple, per layer: the row-major ``sign(W)`` (int8) of
+                                  ``train_layer``, rewritten in place
 
     Returns
     -------
@@ -114,13 +117,13 @@ def train_epoch(
                 _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                     xb, xl, False, wts[0], wbs[0], wls[0], has_wl, fan_in[0], hbs[0], zero,
                     threads, off0, tab0, lut, yb, margins[0], heads[0], groups[0], step, clip,
-                    in_range[0], lo, hi, bitgen, thresholds[0],
+                    in_range[0], lo, hi, bitgen, thresholds[0], sws[0],
                 )  # fmt: skip
             else:
                 _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                     xb, xl, zero, wts[l], wbs[l], wls[l], has_wl, fan_in[l], hbs[l], zero,
                     threads, offs[l], tabs, lut, yb, margins[l], heads[l], groups[l], step, clip,
-                    in_range[l], lo, hi, bitgen, thresholds[l],
+                    in_range[l], lo, hi, bitgen, thresholds[l], sws[l],
                 )  # fmt: skip
             for q in range(4):
                 ticks[q] += tk[q]

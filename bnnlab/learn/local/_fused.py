@@ -15,7 +15,8 @@ four kernels per layer and mini-batch, run in one call (:func:`train_layer`):
    :func:`forward_tables`: the table-lookup tiles of
    :mod:`bnnlab.bits._tmac` (the rows' nibbles, or pairs of value and live bits, looked up 32
    rows at a time in tables chosen by the weights' bits, whose offsets the learner keeps next to
-   the packed words); :func:`forward_layer` has the nibble-lookup tiles of
+   the packed words; the deeper layers' ternary inputs by the ±1 nibbles, their few zeros
+   corrected by a row-major ``sign(W)`` that the update keeps in step); :func:`forward_layer` has the nibble-lookup tiles of
    :mod:`bnnlab.bits._lut` (4 rows x 8 units) and LLVM ``ctpop`` row by row. The signs of 64 units
    are packed by one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
 2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
@@ -94,6 +95,7 @@ __all__ = [
 _ONE = np.uint64(1)
 _AHEAD = 16  # reinforcement positions fetched ahead
 _STRIP = 8  # units per strip of the table forward's sums (one 8 x 8 transpose wide)
+_DEAD_LIMIT = 40  # ternary rows by the ±1 tables while at most 1/40 of their positions are 0
 _CTPOP_TAIL = 8  # rows past the last full row vector that forward_tables leaves to ctpop
 # byte b of a packed row -> its 8 values 2 bit - 1 as int8 bytes of one word (bit i -> byte i),
 # and the live byte -> 0xFF where a bit is set: the update's unpacking, a word per 8 inputs
@@ -144,7 +146,10 @@ def _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, hrow):
     # unit-major words: the inner loops run over the K units of one word (contiguous,
     # vectorised popcounts), not over the few words of one unit
     acc[:] = 0
-    live[:] = wlive[:k]
+    if has_xl:  # counted per row below (wlive may hold the weights' live counts)
+        live[:] = 0
+    else:
+        live[:] = wlive[:k]
     for t in range(xb.shape[1]):
         xv = xb[i, t]
         row = wb[t]
@@ -376,34 +381,62 @@ def _tables_parallel(
 
 
 @njit(cache=True, inline="always")
+def _valid_bits(t, words, n_in):  # pragma: no cover - compiled
+    """The bits of word ``t`` (of ``words``) that hold one of ``n_in`` positions."""
+    rest = n_in - 64 * (words - 1)
+    if t < words - 1 or rest == 64:
+        return ~np.uint64(0)
+    return (_ONE << np.uint64(rest)) - _ONE
+
+
+@njit(cache=True, inline="always")
+def _dead_fix(xl, sw, n_in, hrow, i):  # pragma: no cover - compiled
+    """``h[i] -= sign(W)[p]`` for the dead (0) positions ``p`` of input row ``i``, which the ±1
+    tables took as +1 (``sw``: ``sign(W)`` int8 (N, K), row-major)."""
+    words = xl.shape[1]
+    k = hrow.shape[0]
+    for t in range(words):
+        d = ~xl[i, t] & _valid_bits(t, words, n_in)
+        while d:
+            b = _popcount((d & (~d + _ONE)) - _ONE)  # the lowest set bit's index
+            d &= d - _ONE
+            srow = sw[64 * t + b]
+            for j in range(k):
+                hrow[j] -= np.int32(srow[j])
+
+
+@njit(cache=True, inline="always")
 def _tails(
-    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, lo, hi
+    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, fix, sw, lo, hi
 ):  # pragma: no cover - compiled
     """Rows ``lo .. hi - 1`` of :func:`forward_tables` after the tables: ``h`` by ``ctpop`` for
-    the rows from ``n_tab`` on, then every row's activation and head scores."""
+    the rows from ``n_tab`` on (with ``fix``, the dead inputs' correction of the rows before
+    it: :func:`_dead_fix`), then every row's activation and head scores."""
     k = wb.shape[1]
     acc = np.empty(k, dtype=np.int64)
     live = np.empty(k, dtype=np.int64)
     for i in range(lo, hi):
         if i >= n_tab:
             _row_ctpop(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, i, acc, live, h[i])
+        elif fix:
+            _dead_fix(xl, sw, n_in, h[i], i)
         _row_tail(h, ab, al, s, hb, zero, i)
 
 
 @njit(cache=True, parallel=True)
 def _tails_parallel(
-    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, chunks
+    xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, fix, sw, chunks
 ):  # pragma: no cover - compiled
     n = h.shape[0]
     size = (n + chunks - 1) // chunks
     for ch in prange(chunks):
-        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab,
-               ch * size, min(n, (ch + 1) * size))  # fmt: skip
+        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, fix,
+               sw, ch * size, min(n, (ch + 1) * size))  # fmt: skip
 
 
 @njit(cache=True)
 def forward_tables(
-    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs
+    xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs, sw
 ):  # pragma: no cover
     r""":func:`forward_layer` by the AVX2 table-lookup tiles of :mod:`bnnlab.bits._tmac`.
 
@@ -419,29 +452,52 @@ def forward_tables(
     ``off`` are the weights' table offsets (:func:`bnnlab.bits._tmac.unit_offsets`; uint16 by
     nibble, or uint8 by pair with ``has_xl``), kept by the caller in step with ``wb``/``wl``;
     ``tabs`` the matching tables. ``threads > 1`` splits blocks of 64 units over numba's threads.
+
+    Ternary inputs with nibble offsets (the learner's deeper layers) go by the ±1 nibble tables
+    on their value bits with the dead (0) positions set, i.e. taken as +1, and ``h`` is then
+    corrected by ``- sum_{dead p} sign(W)[p]`` from ``sw``, ``sign(W)`` as int8 (N, K)
+    row-major (kept by the caller, :func:`update_columns`): 32 units per vector op, so the
+    correction is cheap while few inputs are 0 (about 0.5 % of a trained layer's activations;
+    beyond 1/:data:`_DEAD_LIMIT` of them the kernel runs :func:`forward_layer` instead).
+    ``sw`` is unused otherwise (a (0, 0) array).
     """
     n = xb.shape[0]
     k = wb.shape[1]
     words = xb.shape[1]
-    h, ab, al, s, wlive = _outputs(n, k, wl, has_wl and not has_xl, hb)
+    pairs = has_xl and off.shape[1] == 32 * words  # else nibble offsets
+    fix = has_xl and not pairs
     # a last row vector with only a few rows (the batch of 100: 3 x 32 + 4) would be mostly
     # padding: those rows go by ctpop, the others by the tables
     tail = n % BLOCK
     n_tab = n - tail if tail <= _CTPOP_TAIL else n
+    xv = xb[:n_tab]
+    if fix:
+        if sw.shape[0] != n_in or sw.shape[1] != k:
+            raise ValueError("sw: sign(W) of shape (n_in, K) is needed for ternary inputs")
+        dead = 0
+        xv = np.empty((n_tab, words), dtype=np.uint64)
+        for i in range(n_tab):
+            for t in range(words):
+                xv[i, t] = xb[i, t] | ~xl[i, t]
+                dead += _popcount(~xl[i, t] & _valid_bits(t, words, n_in))
+        if dead * _DEAD_LIMIT > n_tab * n_in:  # the corrections would cost more than the tables
+            return forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, True)
+    h, ab, al, s, wlive = _outputs(n, k, wl, has_wl and not pairs, hb)
     groups, _ = row_groups(n_tab)
-    per_word = 32 if has_xl else 16
+    per_word = 32 if pairs else 16
     ax = np.empty((groups, GROUP * per_word * words * BLOCK), dtype=np.uint8)
-    if has_xl:
+    if pairs:
         blocks = pair_rows(xb[:n_tab], xl[:n_tab], ax)
     else:
-        blocks = nibble_rows(xb[:n_tab], ax)
+        blocks = nibble_rows(xv, ax)
     if threads > 1 and k > 64:
-        _tables_parallel(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, threads)
+        _tables_parallel(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, threads)
         _tails_parallel(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero,
-                        n_tab, max(1, min(threads, n // 16)))  # fmt: skip
+                        n_tab, fix, sw, max(1, min(threads, n // 16)))  # fmt: skip
     else:
-        _table_block(ax, blocks, off, tabs, has_xl, has_wl, n_in, wlive, h, 0, off.shape[0])
-        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, 0, n)
+        _table_block(ax, blocks, off, tabs, pairs, has_wl, n_in, wlive, h, 0, off.shape[0])
+        _tails(xb, xl, has_xl, wb, wl, has_wl, n_in, wlive, h, ab, al, s, hb, zero, n_tab, fix,
+               sw, 0, n)  # fmt: skip
     return h, ab, al, s
 
 
@@ -546,7 +602,7 @@ def select_errors(s, y, margin, h, heads, gamma, threads):  # pragma: no cover -
 
 @njit(cache=True, inline="always")
 def _update_units(
-    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, lo, hi
+    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw, lo, hi
 ):  # pragma: no cover - compiled
     """Touched units ``cols[lo:hi]`` of :func:`update_columns`."""
     n_in = wt.shape[1]
@@ -564,6 +620,14 @@ def _update_units(
                 wr[i] = wr[i] + d * np.int32(row[i])
         for wi in range(words):  # 64 signs at once: a vector compare and a movemask
             vb, lb = sign_words(wr, wi * 64)
+            if sw.shape[0]:  # the flipped signs into the row-major sign(W)
+                flips = (wbits[wi, j] ^ vb) | ((wlive[wi, j] ^ lb) if has_wl else np.uint64(0))
+                while flips:
+                    b = _popcount((flips & (~flips + _ONE)) - _ONE)
+                    flips &= flips - _ONE
+                    v = np.int8((vb >> np.uint64(b)) & _ONE)
+                    live = np.int8((lb >> np.uint64(b)) & _ONE) if has_wl else np.int8(1)
+                    sw[64 * wi + b, j] = live * (2 * v - 1)
             wbits[wi, j] = vb
             if has_wl:
                 wlive[wi, j] = lb
@@ -571,18 +635,18 @@ def _update_units(
 
 @njit(cache=True, parallel=True)
 def _update_parallel(
-    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, chunks
+    wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw, chunks
 ):  # pragma: no cover - compiled
     ncols = cols.shape[0]
     size = (ncols + chunks - 1) // chunks
     for ch in prange(chunks):
-        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step,
+        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw,
                       ch * size, min(ncols, (ch + 1) * size))  # fmt: skip
 
 
 @njit(cache=True)
 def update_columns(
-    wt, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads
+    wt, wbits, wlive, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads, sw
 ):  # pragma: no cover
     """In place ``W += step x[wrong]^T M`` and re-pack the touched units of ``sign(W)^T``.
 
@@ -600,6 +664,8 @@ def update_columns(
     step : int              increment
     threads : int           the touched units are split into this many chunks (at most one per
                             32 units) run on numba's threads; the result does not depend on it
+    sw : int8 (N, K)        ``sign(W)`` row-major (ternary under ``has_wl``, else ±1), rewritten
+                            where a sign flips (for :func:`forward_tables`); (0, 0): not kept
 
     Returns
     -------
@@ -652,10 +718,10 @@ def update_columns(
     # per touched unit: the selected samples' input rows added into the unit's contiguous row of
     # W^T, whose packed words are rebuilt in the same pass; untouched units are not visited
     if threads > 1 and ncols >= 64:
-        _update_parallel(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step,
+        _update_parallel(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw,
                          min(threads, ncols // 32))  # fmt: skip
     else:
-        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, 0, ncols)
+        _update_units(wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw, 0, ncols)
     return cols
 
 
@@ -696,6 +762,7 @@ def train_layer(
     hi,
     bitgen,
     threshold,
+    sw,
 ):  # pragma: no cover - compiled
     """One layer of the compiled training step in one call: :func:`forward_tables` (when ``off``
     has rows) or :func:`forward_layer`, :func:`select_errors`, and, if a sample is wrong,
@@ -705,7 +772,8 @@ def train_layer(
     within the bounds elsewhere, else of all of ``wt``), and the reinforcement
     (:func:`reinforce_field`, when ``bitgen`` is a ``bitgen_t`` address, not 0: the field's
     hits drawn with probability ``threshold / 2^32`` from that generator, whose lock the caller
-    holds).
+    holds). ``sw`` is the layer's row-major ``sign(W)`` for the ternary inputs' table forward
+    (kept in step by the update; (0, 0) where not used, see :func:`forward_tables`).
 
     Returns ``(h, ab, al, s, correct, wrong, n_wrong, left, ticks)``: the forward's outputs, the
     selection's counts and mask, the hits the caller still has to place by numpy's ``choice``
@@ -716,7 +784,7 @@ def train_layer(
     t0 = cycle_counter()
     if off.shape[0]:
         h, ab, al, s = forward_tables(
-            xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs
+            xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, off, tabs, sw
         )
     else:
         h, ab, al, s = forward_layer(xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads, lut)
@@ -725,7 +793,7 @@ def train_layer(
     t2 = cycle_counter()
     if widx.shape[0]:
         cols = update_columns(
-            wt, wb, wl, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads
+            wt, wb, wl, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads, sw
         )
         if off.shape[0]:
             unit_offsets(wb, wl, has_wl, off, cols)

@@ -62,6 +62,7 @@ __all__ = ["LocalBinaryConfig", "LocalBinaryLearner", "fused_available"]
 
 _NO_WORDS = np.zeros((0, 0), dtype=np.uint64)
 _NO_OFFSETS = np.zeros((0, 0), dtype=np.uint16)  # no table offsets: the forward without tables
+_NO_SIGNS = np.zeros((0, 0), dtype=np.int8)  # no row-major sign(W) kept (_fused.forward_tables)
 _NO_CLIP = (-(2**31), 2**31 - 1)  # the int32 range: clipping to it changes nothing
 _PHASES = ("forward", "selection", "update", "reinforcement")  # train_layer's ticks
 _CHUNK = 64  # mini-batches per compiled call of a whole-epoch run (Python, and so Ctrl-C, between)
@@ -243,20 +244,28 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self._hbits = [r[0] if isinstance(r, tuple) else r for r in self._hrep]
         self._wlive = [self._live_bits(w) for w in self.hidden]
         self._woff = [self._offsets(l) for l in range(len(self.hidden))]
+        self._wsign = [self._signs(l) for l in range(len(self.hidden))]
         # whether every entry of W_l is known to be within the clip bounds: the dense step
         # clips all of W after each update; once W has been clipped in full (the first clip
         # since it was set), only the touched units can have left them, and train_layer clips
         # only those -- the same integers without a pass over the whole array
         self._in_range = [False] * len(self.hidden)
 
-    def _pairs(self, layer: int) -> bool:
-        """Whether layer ``layer``'s inputs are ternary (its products by 2-bit tables)."""
-        return layer > 0 and self._zero
-
     def _tables(self, layer: int) -> Any:
+        """The tables of layer ``layer``'s table-lookup forward: the ±1-input nibble tables for
+        every layer; the deeper layers' ternary inputs have their few zeros corrected by the
+        row-major ``sign(W)`` (:meth:`_signs`, :func:`._fused.forward_tables`)."""
         from bnnlab.bits import _tmac
 
-        return _tmac.TABLES_PAIRS if self._pairs(layer) else _tmac.TABLES_MASKED
+        return _tmac.TABLES_MASKED
+
+    def _signs(self, layer: int) -> Any:
+        """Layer ``layer``'s ``sign(W)`` as int8 (N, K), row-major, for the table forward of
+        ternary inputs (deeper layers under ``sign_zero="zero"``; the update keeps it in step),
+        else an empty array."""
+        if layer == 0 or self._woff[layer] is None:
+            return _NO_SIGNS
+        return np.ascontiguousarray(np.sign(self.hidden[layer]).astype(np.int8))
 
     def _offsets(self, layer: int, units: Any = None) -> Any:
         """Layer ``layer``'s table offsets for the table-lookup forward
@@ -274,8 +283,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
         wb, wl = self._wrep[layer], self._wlive[layer]
         if units is None:
             words, k = wb.shape
-            per_word, dtype = (32, np.uint8) if self._pairs(layer) else (16, np.uint16)
-            off = np.empty((k + k % 2, per_word * words), dtype=dtype)
+            off = np.empty((k + k % 2, 16 * words), dtype=np.uint16)
             units = np.arange(k)
         else:
             off = self._woff[layer]
@@ -299,6 +307,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self._wrep[layer] = np.ascontiguousarray((rep[0] if isinstance(rep, tuple) else rep).T)
             self._wlive[layer] = self._live_bits(self.hidden[layer])
             self._woff[layer] = self._offsets(layer)
+            self._wsign[layer] = self._signs(layer)
             self._in_range[layer] = False
         else:
             self._wrep[layer] = rep
@@ -324,7 +333,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             wl is not None, self.config.fan_in[l], self._hbits[l], self._zero, self.threads,
         )  # fmt: skip
         if self._woff[l] is not None:
-            return _fused.forward_tables(*args, self._woff[l], self._tables(l))
+            return _fused.forward_tables(*args, self._woff[l], self._tables(l), self._wsign[l])
         return _fused.forward_layer(*args, _lut.use_lut())
 
     def _train_epoch(self, xe: Any, ye: Any) -> float:
@@ -353,7 +362,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             (rest[:0, :0], *offs[1:]), self._tables(0), self._tables(n_layers - 1),
             np.array(cfg.fan_in, dtype=np.int64), np.array(self._margins, dtype=np.int64),
             np.array(cfg.groups, dtype=np.int64),
-            np.array(self._thresholds_now(), dtype=np.int64), in_range,
+            np.array(self._thresholds_now(), dtype=np.int64), in_range, tuple(self._wsign),
         )  # fmt: skip
         at, correct = 0, 0
         while at < n:
@@ -420,6 +429,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     _NO_OFFSETS if off is None else off, self._tables(l), _lut.use_lut(), y,
                     self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
                     cfg.clip is not None, self._in_range[l], lo, hi, bitgen, thresholds[l],
+                    self._wsign[l],
                 )  # fmt: skip
             if l == last:
                 correct = int(ok)
