@@ -111,8 +111,9 @@ def train_epoch(
         yb = y[idx]
         xl = none
         for l in range(n_layers):
-            # two call sites: the first layer's offsets and tables have other types (uint16 by
-            # nibble, ±1 inputs) than the deeper layers' (uint8 by pair, ternary inputs)
+            # two call sites: the first layer's ±1 inputs (no live mask) and the deeper layers'
+            # ternary ones (their offsets were of another type while the deeper layers ran
+            # the pair tables; now that all are uint16 nibble offsets, the two could merge)
             if l == 0:
                 _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                     xb, xl, False, wts[0], wbs[0], wls[0], has_wl, fan_in[0], hbs[0], zero,
