@@ -16,7 +16,8 @@ four kernels per layer and mini-batch, run in one call (:func:`train_layer`):
    :mod:`bnnlab.bits._tmac` (the rows' nibbles, or pairs of value and live bits, looked up 32
    rows at a time in tables chosen by the weights' bits, whose offsets the learner keeps next to
    the packed words; the deeper layers' ternary inputs by the ±1 nibbles, their few zeros
-   corrected by a row-major ``sign(W)`` that the update keeps in step); :func:`forward_layer` has the nibble-lookup tiles of
+   corrected by a row-major ``sign(W)`` that the update keeps in step); :func:`forward_layer`
+   has the nibble-lookup tiles of
    :mod:`bnnlab.bits._lut` (4 rows x 8 units) and LLVM ``ctpop`` row by row. The signs of 64 units
    are packed by one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
 2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
@@ -390,6 +391,12 @@ def _valid_bits(t, words, n_in):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
+def _low_bit(x):  # pragma: no cover - compiled
+    """The index of the lowest set bit of a non-zero uint64 (``popcount((x & -x) - 1)``)."""
+    return _popcount((x & (~x + _ONE)) - _ONE)
+
+
+@njit(cache=True, inline="always")
 def _dead_fix(xl, sw, n_in, hrow, i):  # pragma: no cover - compiled
     """``h[i] -= sign(W)[p]`` for the dead (0) positions ``p`` of input row ``i``, which the ±1
     tables took as +1 (``sw``: ``sign(W)`` int8 (N, K), row-major)."""
@@ -398,7 +405,7 @@ def _dead_fix(xl, sw, n_in, hrow, i):  # pragma: no cover - compiled
     for t in range(words):
         d = ~xl[i, t] & _valid_bits(t, words, n_in)
         while d:
-            b = _popcount((d & (~d + _ONE)) - _ONE)  # the lowest set bit's index
+            b = _low_bit(d)
             d &= d - _ONE
             srow = sw[64 * t + b]
             for j in range(k):
@@ -623,7 +630,7 @@ def _update_units(
             if sw.shape[0]:  # the flipped signs into the row-major sign(W)
                 flips = (wbits[wi, j] ^ vb) | ((wlive[wi, j] ^ lb) if has_wl else np.uint64(0))
                 while flips:
-                    b = _popcount((flips & (~flips + _ONE)) - _ONE)
+                    b = _low_bit(flips)
                     flips &= flips - _ONE
                     v = np.int8((vb >> np.uint64(b)) & _ONE)
                     live = np.int8((lb >> np.uint64(b)) & _ONE) if has_wl else np.int8(1)
