@@ -31,11 +31,14 @@ MASKS = [(False, False), (True, False), (False, True), (True, True)]  # (inputs,
 NO_CLIP = (-(2**31), 2**31 - 1)
 
 
-def table_offsets(wb, wl, has_wl, pairs, junk=77):
-    """The weights' table offsets of :func:`_fused.forward_tables`, every unit (junk first)."""
+def table_offsets(wb, wl, has_wl, pairs, junk=77, n_in=None):
+    """The weights' table offsets of :func:`_fused.forward_tables`, every unit (junk first):
+    all nibbles (or pairs) of the words, or with ``n_in`` the even number of nibbles that
+    covers the inputs (the learner's)."""
     words, k = wb.shape
     per_word, dtype = (32, np.uint8) if pairs else (16, np.uint16)
-    off = np.full((k + k % 2, per_word * words), junk, dtype=dtype)
+    width = per_word * words if n_in is None else -(-n_in // 8) * 2
+    off = np.full((k + k % 2, width), junk, dtype=dtype)
     _tmac.unit_offsets(wb, wl, has_wl, off, np.arange(k))
     return off
 
@@ -104,18 +107,66 @@ def test_forward_tables_ternary_inputs_by_nibbles(n_in, k, dead, threads, n):
     xl = bits.pack(x != 0, backend="numpy")
     wb, wl = unit_major(w >= 0), unit_major(w != 0)
     hb = bits.pack(np.ascontiguousarray(heads.T >= 0), backend="numpy")
-    off = table_offsets(wb, wl, True, False)
     sw = np.ascontiguousarray(sign0(w).astype(np.int8))
-    args = (xb, xl, True, wb, wl, True, n_in, hb, True, threads, off, _tmac.TABLES_MASKED, sw)
-    h, ab, al, s = _fused.forward_tables(*args)
     expected_h = x @ sign0(w)
-    np.testing.assert_array_equal(h, expected_h)
     a = sign0(expected_h)
-    np.testing.assert_array_equal(ab, bits.pack(a >= 0, backend="numpy"))
-    np.testing.assert_array_equal(al, bits.pack(a != 0, backend="numpy"))
-    np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
+    # the offsets of the nibbles that hold inputs (the learner's), and of every nibble
+    for off in (table_offsets(wb, wl, True, False, n_in=n_in), table_offsets(wb, wl, True, False)):
+        args = (xb, xl, True, wb, wl, True, n_in, hb, True, threads, off, _tmac.TABLES_MASKED, sw)
+        h, ab, al, s = _fused.forward_tables(*args)
+        np.testing.assert_array_equal(h, expected_h)
+        np.testing.assert_array_equal(ab, bits.pack(a >= 0, backend="numpy"))
+        np.testing.assert_array_equal(al, bits.pack(a != 0, backend="numpy"))
+        np.testing.assert_array_equal(s, a @ heads.astype(np.int64))
     with pytest.raises(ValueError, match=r"^sw: sign\(W\) of shape"):
         _fused.forward_tables(*args[:-1], np.zeros((0, 0), dtype=np.int8))
+    with pytest.raises(ValueError, match=r"^off: nibble offsets that cover the n_in inputs"):
+        narrow = np.ascontiguousarray(off[:, : (n_in - 1) // 4])
+        _fused.forward_tables(*args[:10], narrow, *args[11:])
+
+
+@pytest.mark.parametrize("n_in", [70, 130])
+def test_forward_tables_ternary_inputs_by_nibbles_pm1_weights(n_in):
+    # ±1 weights (no live mask): the padding positions of the last word must not count as +1
+    # inputs against the weights' 0 padding bits
+    n, k = 100, 9
+    rng = np.random.default_rng(n_in)
+    x = rng.choice([-1, 0, 1], size=(n, n_in), p=[0.49, 0.02, 0.49])
+    w = rng.choice([-1, 1], size=(n_in, k))
+    xb, xl = bits.pack(x > 0, backend="numpy"), bits.pack(x != 0, backend="numpy")
+    wb = unit_major(w >= 0)
+    hb = bits.pack(np.ones((2, k), dtype=bool), backend="numpy")
+    off = table_offsets(wb, wb, False, False)  # every nibble of the words, padding included
+    sw = np.ascontiguousarray(w.astype(np.int8))
+    args = (xb, xl, True, wb, wb, False, n_in, hb, True, 1, off, _tmac.TABLES_MASKED, sw)
+    np.testing.assert_array_equal(_fused.forward_tables(*args)[0], x @ w)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_forward_tables_dead_inputs_at_the_int8_bounds(threads):
+    # the dead inputs' correction sums sign(W) rows in int8 for 4 to 127 dead positions of a
+    # row, else in int32: rows with 3, 4, 127 and 128 dead positions whose weights in units 0
+    # and 1 are all -1 / +1 there (the int8 sums at +-127, one past it in int32)
+    n_in, k, n = 700, 33, 100
+    rng = np.random.default_rng(7)
+    x = rng.choice([-1, 1], size=(n, n_in))
+    w = rng.integers(-2, 3, size=(n_in, k))
+    for row, count in enumerate((3, 4, 127, 128)):
+        dead = rng.choice(n_in, size=count, replace=False)
+        x[row, dead] = 0
+        w[dead, 0], w[dead, 1] = -1, 1
+    xb, xl = bits.pack(x > 0, backend="numpy"), bits.pack(x != 0, backend="numpy")
+    wb, wl = unit_major(w >= 0), unit_major(w != 0)
+    hb = bits.pack(np.ones((2, k), dtype=bool), backend="numpy")
+    off = table_offsets(wb, wl, True, False, n_in=n_in)
+    sw = np.ascontiguousarray(sign0(w).astype(np.int8))
+    args = (xb, xl, True, wb, wl, True, n_in, hb, True, threads, off, _tmac.TABLES_MASKED, sw)
+    h = _fused.forward_tables(*args)[0]
+    expected = x @ sign0(w)
+    np.testing.assert_array_equal(h, expected)
+    # the dead positions' +1 taken by the tables is undone in full: 127 / 128 of them in unit 0
+    plus = np.where(x == 0, 1, x) @ sign0(w)
+    assert (plus - expected)[2:4, 0].tolist() == [-127, -128]
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -147,6 +198,13 @@ def test_table_offsets_and_tables_against_the_ternary_values(rng):
     pair = table_offsets(wb, wl, True, pairs=True)
     assert quad.shape == (k + 1, 32) and pair.shape == (k + 1, 64)
     assert not quad[k].any() and not pair[k].any()  # the padding unit
+    # the first 26 nibbles only (the 100 inputs, rounded up to even): the same offsets
+    short = table_offsets(wb, wl, True, pairs=False, n_in=n_in)
+    assert short.shape == (k + 1, 26) and _tmac.nibble_steps(n_in) == 26
+    np.testing.assert_array_equal(short, quad[:, :26])
+    for width in (25, 34):  # odd, or past the 2 words' 32 nibbles
+        with pytest.raises(ValueError, match=r"^off: an even number of nibble offsets"):
+            _tmac.unit_offsets(wb, wl, True, np.zeros((k + 1, width), np.uint16), np.arange(k))
     for j in range(k):
         for p in range(n_in // 4):  # nibble p: inputs 4 p .. 4 p + 3
             wv = w[4 * p : 4 * p + 4, j]

@@ -60,6 +60,7 @@ __all__ = [
     "block_sums",
     "nibble_cols",
     "nibble_rows",
+    "nibble_steps",
     "pair_rows",
     "row_groups",
     "tile",
@@ -200,24 +201,40 @@ def pair_rows(a, live, ax):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def nibble_steps(n_in):  # pragma: no cover - compiled
+    """The nibble steps that cover ``n_in`` positions, rounded up to an even count: the width of
+    a table-offset array by nibble (:func:`unit_offsets`) that skips the padding nibbles of the
+    last word (784 inputs: 196 of 13 words' 208; 525: 132 of 144; 135: 34 of 48)."""
+    return 2 * ((n_in + 7) // 8)
+
+
+@njit(cache=True)
 def unit_offsets(wb, wl, has_wl, off, units):  # pragma: no cover - compiled
     """Table offsets of the units ``units`` of unit-major words (word ``t`` of unit ``j`` at
     ``wb[t, j]``; live mask ``wl`` when ``has_wl``, else all live), written into row ``j`` of
-    ``off``: with ``off`` uint16 (K + K % 2, 16 W), ``16 (v + 16 l)`` per nibble
-    (:data:`TABLES_MASKED`); with ``off`` uint8 (K + K % 2, 32 W), ``16 (v + 4 l)`` per 2 bits
-    (:data:`TABLES_PAIRS`). A padding row ``K`` (odd ``K``) gets offset 0."""
+    ``off``: with ``off`` uint16 (K + K % 2, S), ``16 (v + 16 l)`` for each of the first ``S``
+    nibbles (``S`` even, at most ``16 W``; :func:`nibble_steps` of the inputs, so that the
+    nibbles past the last input are not stepped over) (:data:`TABLES_MASKED`); with ``off``
+    uint8 (K + K % 2, 32 W), ``16 (v + 4 l)`` per 2 bits (:data:`TABLES_PAIRS`). A padding row
+    ``K`` (odd ``K``) gets offset 0."""
     w, k = wb.shape
-    pairs = off.shape[1] == 32 * w  # else 16 nibbles per word
+    steps = off.shape[1]
+    pairs = steps == 32 * w  # else nibbles
+    if not pairs and (steps % 2 or steps > 16 * w):
+        raise ValueError("off: an even number of nibble offsets, at most 16 per word, is needed")
     vw = np.empty(w, dtype=np.uint64)  # the unit's words, contiguous, then read as bytes
     lw = np.empty(w, dtype=np.uint64)
     vb = vw.view(np.uint8)
     lb = lw.view(np.uint8)
+    # the nibble offsets by byte: both of its offsets as one little-endian uint32 (a view of all
+    # rows taken once: a view per row costs about as much as the row's loop)
+    o32 = off.view(np.uint32) if not pairs else np.empty((0, 0), dtype=np.uint32)
     for j in units:
         for t in range(w):
             vw[t] = wb[t, j]
             lw[t] = wl[t, j] if has_wl else ~np.uint64(0)
-        o = off[j]
         if pairs:  # byte e holds positions 4 e .. 4 e + 3 (2 bits each)
+            o = off[j]
             for e in range(8 * w):
                 v, lv = vb[e], lb[e]
                 for r in range(4):
@@ -225,13 +242,13 @@ def unit_offsets(wb, wl, has_wl, off, units):  # pragma: no cover - compiled
                         ((lv >> np.uint8(2 * r)) & np.uint8(3)) << np.uint8(2)
                     )
                     o[4 * e + r] = code << np.uint8(4)
-        else:  # byte e holds nibbles 2 e (low) and 2 e + 1 (high)
-            for e in range(8 * w):
-                v, lv = np.uint16(vb[e]), np.uint16(lb[e])
-                o[2 * e] = (
-                    (v & np.uint16(15)) | ((lv & np.uint16(15)) << np.uint16(4))
-                ) << np.uint16(4)
-                o[2 * e + 1] = ((v >> np.uint16(4)) | (lv & np.uint16(0xF0))) << np.uint16(4)
+        else:  # byte e holds nibbles 2 e (low) and 2 e + 1 (high); a loop LLVM vectorises
+            o = o32[j]
+            for e in range(steps // 2):
+                v, lv = np.uint32(vb[e]), np.uint32(lb[e])
+                low = (v & np.uint32(15)) | ((lv & np.uint32(15)) << np.uint32(4))
+                high = (v >> np.uint32(4)) | (lv & np.uint32(0xF0))
+                o[e] = (low << np.uint32(4)) | (high << np.uint32(20))
     off[k:] = 0
 
 

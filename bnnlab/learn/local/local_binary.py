@@ -282,8 +282,9 @@ class LocalBinaryLearner(BinaryLearnerBase):
             return None
         wb, wl = self._wrep[layer], self._wlive[layer]
         if units is None:
-            words, k = wb.shape
-            off = np.empty((k + k % 2, 16 * words), dtype=np.uint16)
+            k = wb.shape[1]  # the nibbles that hold inputs, not the last word's padding
+            steps = _tmac.nibble_steps(self.config.fan_in[layer])
+            off = np.empty((k + k % 2, steps), dtype=np.uint16)
             units = np.arange(k)
         else:
             off = self._woff[layer]
