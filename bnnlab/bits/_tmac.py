@@ -410,8 +410,8 @@ def block_sums(ax, blocks, bn, tabs, g, j0, j1, dst):  # pragma: no cover - comp
     (column-major, as :func:`tile` writes it), for columns ``j0 .. j1 - 1`` (``j0`` even,
     ``j1 - j0 <= dst.shape[0]``, ``dst.shape[1] >= GROUP * BLOCK``), over all nibble steps (tile
     calls of at most :data:`MAX_STEPS` steps; shorter passes over K measured slower, even where
-    a group's rows are 256 KiB); returns the group's row vectors. The callers take 8 columns at
-    a time, so that ``dst`` (4 KiB) stays in L1 next to the group's rows."""
+    a group's rows are 256 KiB); returns the group's row vectors. The callers take 8 or 16
+    columns at a time, so that ``dst`` (4 or 8 KiB) stays in L1 next to the group's rows."""
     steps = bn.shape[1]
     rows = min(GROUP, blocks - g * GROUP)
     dst[: j1 - j0, : rows * BLOCK] = 0
