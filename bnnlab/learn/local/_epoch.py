@@ -111,21 +111,15 @@ def train_epoch(
         yb = y[idx]
         xl = none
         for l in range(n_layers):
-            # two call sites: the first layer's ±1 inputs (no live mask) and the deeper layers'
-            # ternary ones (their offsets were of another type while the deeper layers ran
-            # the pair tables; now that all are uint16 nibble offsets, the two could merge)
-            if l == 0:
-                _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
-                    xb, xl, False, wts[0], wbs[0], wls[0], has_wl, fan_in[0], hbs[0], zero,
-                    threads, off0, tab0, lut, yb, margins[0], heads[0], groups[0], step, clip,
-                    in_range[0], lo, hi, bitgen, thresholds[0], sws[0],
-                )  # fmt: skip
-            else:
-                _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
-                    xb, xl, zero, wts[l], wbs[l], wls[l], has_wl, fan_in[l], hbs[l], zero,
-                    threads, offs[l], tabs, lut, yb, margins[l], heads[l], groups[l], step, clip,
-                    in_range[l], lo, hi, bitgen, thresholds[l], sws[l],
-                )  # fmt: skip
+            # the first layer's ±1 inputs (no live mask) or the deeper layers' ternary ones;
+            # every layer's table offsets are uint16 nibble offsets, so one call site serves both
+            off = off0 if l == 0 else offs[l]
+            tab = tab0 if l == 0 else tabs
+            _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
+                xb, xl, zero and l > 0, wts[l], wbs[l], wls[l], has_wl, fan_in[l], hbs[l], zero,
+                threads, off, tab, lut, yb, margins[l], heads[l], groups[l], step, clip,
+                in_range[l], lo, hi, bitgen, thresholds[l], sws[l],
+            )  # fmt: skip
             for q in range(4):
                 ticks[q] += tk[q]
             if n_wrong and clip:
