@@ -74,7 +74,8 @@ def test_packed_equals_reference_after_every_batch(d, layers, groups, c, bs, ext
     ref = LocalBinaryReference(cfg, seed=7)
     for a, b in zip(_snapshot(packed), _snapshot(ref), strict=True):
         for u, v in zip(a, b, strict=True):
-            assert u.dtype == v.dtype and np.array_equal(u, v)
+            # the hidden weights int16 or int32 (the compiled step's narrow type), heads alike
+            assert u.dtype.kind == v.dtype.kind == "i" and np.array_equal(u, v)
     sp, sr = _record_steps(packed, probe), _record_steps(ref, probe)
     hp = packed.fit(x, y, epochs=3, x_test=probe, y_test=y[:40])
     hr = ref.fit(x, y, epochs=3, x_test=probe, y_test=y[:40])

@@ -43,7 +43,8 @@ def _data(seed, n, d, c):
 def _same_state(model, oracle, probe, cpr=False):
     assert len(model.hidden) == len(oracle.hidden)
     for w, v in zip(model.hidden, oracle.hidden, strict=True):
-        assert w.dtype == np.int32 and np.array_equal(w, v)
+        # int32, or the compiled step's int16 while W has room in it (test_learn_narrow.py)
+        assert w.dtype in (np.int16, np.int32) and np.array_equal(w, v)
     if cpr:
         assert np.array_equal(model.readout_state, oracle.readout_state)
     else:

@@ -142,24 +142,25 @@ def cycle_counter(typingctx):
 
 
 def _masks64(
-    dtype: Any, align: int, compares: tuple[tuple[str, int], ...], doc: str, packs: bool = False
+    dtypes: Any, compares: tuple[tuple[str, int], ...], doc: str, packs: bool = False
 ) -> Any:
     """An intrinsic ``f(row, base)`` returning one uint64 per ``(op, c)`` of ``compares``: bit
-    ``b`` is ``row[base + b] op c``, for a C-contiguous 1-D ``dtype`` row holding at least
-    ``base + 64`` entries. Each is one compare of 64 lanes whose ``<64 x i1>`` result is bit-cast
-    to an integer: LLVM lowers that to a few packs and ``vpmovmskb`` on AVX2 (a k-mask on
-    AVX-512), where the scalar ``word |= (v op c) << b`` loop costs 64 variable shifts.
+    ``b`` is ``row[base + b] op c``, for a C-contiguous 1-D row of one of ``dtypes`` holding at
+    least ``base + 64`` entries. Each is one compare of 64 lanes whose ``<64 x i1>`` result is
+    bit-cast to an integer: LLVM lowers that to a few packs and ``vpmovmskb`` on AVX2 (a k-mask
+    on AVX-512), where the scalar ``word |= (v op c) << b`` loop costs 64 variable shifts.
 
-    With ``packs`` (int32 rows, compares against 0 that only need the sign and the non-zero-ness
-    of each entry) and an AVX2 target without AVX-512 VPOPCNTDQ, the 64 entries are narrowed to
-    bytes first by the saturating packs ``vpackssdw`` / ``vpacksswb`` (which keep both), the
-    128-bit lanes' order restored by one ``vpermd`` per 32 bytes, and each compare is then 2
-    byte compares and ``vpmovmskb``: about 28 ops for both words against about 90 for LLVM's
-    lowering of two 64-lane int32 compares (its packs of the 16 compare masks and the shifts that
-    join 8-lane ``vmovmskps``): 270 units x 12 words 35 -> 24 us on the development machine."""
+    With ``packs`` (int32 or int16 rows, compares against 0 that only need the sign and the
+    non-zero-ness of each entry) and an AVX2 target without AVX-512 VPOPCNTDQ, the 64 entries
+    are narrowed to bytes first by the saturating packs ``vpackssdw`` / ``vpacksswb`` (which keep
+    both), the 128-bit lanes' order restored by one permute per 32 bytes, and each compare is
+    then 2 byte compares and ``vpmovmskb``: for int32 about 28 ops for both words against about
+    90 for LLVM's lowering of two 64-lane int32 compares (its packs of the 16 compare masks and
+    the shifts that join 8-lane ``vmovmskps``): 270 units x 12 words 35 -> 24 us on the
+    development machine; int16 rows take one pack per 32 entries (:func:`_packed_compares`)."""
 
     def masks(typingctx, row, base):
-        if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype == dtype):
+        if not (isinstance(row, types.Array) and row.ndim == 1 and row.dtype in dtypes):
             return None
         if row.layout != "C" or not isinstance(base, types.Integer):
             return None
@@ -167,14 +168,15 @@ def _masks64(
         def codegen(context, builder, signature, args):
             from llvmlite import ir
 
+            dtype = signature.args[0].dtype
             arr = context.make_array(signature.args[0])(context, builder, args[0])
             start = context.cast(builder, args[1], signature.args[1], types.int64)
             if packs and _lut.use_lut():
-                out = _packed_compares(builder, arr.data, start, compares)
+                out = _packed_compares(builder, arr.data, start, compares, dtype.bitwidth)
             else:
                 vec = ir.VectorType(ir.IntType(dtype.bitwidth), 64)
                 ptr = builder.bitcast(builder.gep(arr.data, [start]), vec.as_pointer())
-                values = builder.load(ptr, align=align)
+                values = builder.load(ptr, align=dtype.bitwidth // 8)
                 word = ir.IntType(64)
                 out = [
                     builder.bitcast(
@@ -190,11 +192,13 @@ def _masks64(
     return intrinsic(masks)
 
 
-def _packed_compares(builder, data, start, compares):
-    """The words of :func:`_masks64` for 64 int32 entries at ``data + start`` compared with 0,
-    by the AVX2 saturating packs (a signed saturation keeps each entry's sign and whether it is
-    0). ``vpackssdw`` and ``vpacksswb`` work within 128-bit lanes, so the bytes of 32 entries
-    come out as the 4-entry runs 0, 2, 4, 6, 1, 3, 5, 7, put back in order by one ``vpermd``."""
+def _packed_compares(builder, data, start, compares, width=32):
+    """The words of :func:`_masks64` for 64 int32 (``width`` 32) or int16 (16) entries at
+    ``data + start`` compared with 0, by the AVX2 saturating packs (a signed saturation keeps
+    each entry's sign and whether it is 0). ``vpackssdw`` and ``vpacksswb`` work within 128-bit
+    lanes: from int32 the bytes of 32 entries come out as the 4-entry runs 0, 2, 4, 6, 1, 3, 5, 7,
+    put back in order by one ``vpermd``; from int16 as the 8-entry runs 0, 2, 1, 3 (one
+    ``vpermq``)."""
     from llvmlite import ir
     from numba.core import cgutils
 
@@ -207,17 +211,24 @@ def _packed_compares(builder, data, start, compares):
     to8 = cgutils.get_or_insert_function(
         mod, ir.FunctionType(v32, [v16, v16]), "llvm.x86.avx2.packsswb"
     )
+    per = 256 // width  # entries per 256-bit load
+    vec = v8 if width == 32 else v16
     rows = []
-    for q in range(8):
-        at = builder.gep(data, [builder.add(start, ir.Constant(i64, 8 * q))])
-        rows.append(builder.load(builder.bitcast(at, v8.as_pointer()), align=4))
-    order = ir.Constant(v8, [0, 4, 1, 5, 2, 6, 3, 7])
+    for q in range(64 // per):
+        at = builder.gep(data, [builder.add(start, ir.Constant(i64, per * q))])
+        rows.append(builder.load(builder.bitcast(at, vec.as_pointer()), align=width // 8))
     zero = ir.Constant(v32, [0] * 32)
     out = [ir.Constant(i64, 0)] * len(compares)
     for half in range(2):
-        lo = builder.call(to16, rows[4 * half : 4 * half + 2])
-        hi = builder.call(to16, rows[4 * half + 2 : 4 * half + 4])
-        runs = builder.bitcast(builder.call(to8, [lo, hi]), v8)
+        if width == 32:
+            order = ir.Constant(v8, [0, 4, 1, 5, 2, 6, 3, 7])
+            lo = builder.call(to16, rows[4 * half : 4 * half + 2])
+            hi = builder.call(to16, rows[4 * half + 2 : 4 * half + 4])
+            runs = builder.bitcast(builder.call(to8, [lo, hi]), v8)
+        else:
+            v4 = ir.VectorType(i64, 4)
+            order = ir.Constant(ir.VectorType(i32, 4), [0, 2, 1, 3])
+            runs = builder.bitcast(builder.call(to8, rows[2 * half : 2 * half + 2]), v4)
         nbytes = builder.bitcast(builder.shuffle_vector(runs, runs, order), v32)
         for e, (op, c) in enumerate(compares):
             if c != 0:
@@ -229,17 +240,16 @@ def _packed_compares(builder, data, start, compares):
 
 
 pack_signs64 = _masks64(
-    types.int32,
-    4,
+    (types.int32, types.int16),
     ((">=", 0), ("!=", 0)),
     """``(ge, ne)``: bit ``b`` of ``ge`` is ``row[base + b] >= 0``, of ``ne`` is
-    ``row[base + b] != 0``, for a C-contiguous 1-D int32 row holding at least ``base + 64``
-    entries (on AVX2 the saturating packs of :func:`_packed_compares`; see :func:`_masks64`).""",
+    ``row[base + b] != 0``, for a C-contiguous 1-D int32 or int16 row holding at least
+    ``base + 64`` entries (on AVX2 the saturating packs of :func:`_packed_compares`; see
+    :func:`_masks64`).""",
     packs=True,
 )
 pm1_words = _masks64(
-    types.int8,
-    1,  # rows start at any byte
+    (types.int8,),
     (("==", 1), ("==", -1)),
     """``(plus, minus)``: bit ``b`` of ``plus`` is ``row[base + b] == 1``, of ``minus`` is
     ``row[base + b] == -1``, for a C-contiguous 1-D int8 row holding at least ``base + 64``
@@ -249,9 +259,9 @@ pm1_words = _masks64(
 
 @njit(cache=True, inline="always")
 def sign_words(row, base):  # pragma: no cover - compiled
-    """``(ge, ne)`` of :func:`pack_signs64` for ``row[base:base + 64]`` of an int32 row, also
-    when fewer than 64 entries are left (the missing bits are 0): then from the last 64 entries
-    of the row, shifted down (rows of at least 64 entries), or entry by entry."""
+    """``(ge, ne)`` of :func:`pack_signs64` for ``row[base:base + 64]`` of an int32 or int16
+    row, also when fewer than 64 entries are left (the missing bits are 0): then from the last
+    64 entries of the row, shifted down (rows of at least 64 entries), or entry by entry."""
     n = row.shape[0]
     if base + 64 <= n:
         return pack_signs64(row, base)

@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 
 from bnnlab import _numba_cache
-from bnnlab.learn.local._fused import train_layer
+from bnnlab.learn.local._fused import headroom, train_layer
 
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
@@ -67,6 +67,7 @@ def train_epoch(
     thresholds,
     in_range,
     sws,
+    bounds,
 ):  # pragma: no cover - compiled
     """The mini-batches ``perm[first:first + batch]``, ``perm[first + batch:...]``, ... that start
     before ``end``, each through every layer's :func:`~bnnlab.learn.local._fused.train_layer`.
@@ -79,7 +80,8 @@ def train_epoch(
     batch : int                   mini-batch size
     zero, threads, lut, step, clip, lo, hi, bitgen
                                   as in ``train_layer`` (``clip``: whether a clip is set)
-    wts, wbs, wls, hbs, heads     tuples, per layer: ``W^T`` (int32, unit-major), the
+    wts, wbs, wls, hbs, heads     tuples, per layer: ``W^T`` (unit-major, all int16 or all
+                                  int32), the
                                   packed ``sign(W)`` and ``W != 0`` words (``has_wl``), the
                                   packed local head, the local head (int8)
     off0, tab0                    the first layer's table offsets and tables
@@ -89,16 +91,20 @@ def train_epoch(
     in_range : bool (L,)          whether ``W_l`` is within the clip bounds (set in place)
     sws                           tuple, per layer: the row-major ``sign(W)`` (int8) of
                                   ``train_layer``, rewritten in place
+    bounds : int64 (L,)           upper bounds of ``max |W_l|`` (``train_layer``'s ``bound``,
+                                  updated in place)
 
     Returns
     -------
     ``(at, correct, stop, left, ab, al, ticks)``: ``correct`` the last layer's correct count
     over the batches run, ``ticks`` (int64 (4,)) the cycle counter's ticks per phase (forward,
     selection, update, reinforcement). ``stop = -1``: every batch ran (``at`` the first index past
-    them). Else the
-    batch at ``perm[at:at + batch]`` stopped after layer ``stop``'s update: numpy's ``choice``
-    has to place ``left`` hits in ``W_stop`` and layers ``stop + 1 ...`` are still to run on
-    its activations ``ab``, ``al``.
+    them). Else the batch at ``perm[at:at + batch]`` stopped at layer ``stop``: with
+    ``left >= 0`` after its update, numpy's ``choice`` has to place ``left`` hits in ``W_stop``
+    and layers ``stop + 1 ...`` are still to run on its activations ``ab``, ``al``; with
+    ``left = -2`` before it, ``W_stop`` has no room for the step in its type
+    (:func:`~bnnlab.learn.local._fused.headroom`): the caller widens it and runs layers
+    ``stop ...`` on their inputs ``ab``, ``al``.
     """
     n_layers = len(wts)
     ticks = np.zeros(4, dtype=np.int64)
@@ -115,10 +121,13 @@ def train_epoch(
             # every layer's table offsets are uint16 nibble offsets, so one call site serves both
             off = off0 if l == 0 else offs[l]
             tab = tab0 if l == 0 else tabs
+            bound = bounds[l : l + 1]
+            if not headroom(wts[l], bound, step, idx.shape[0]):
+                return at, correct, l, -2, xb, xl, ticks
             _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                 xb, xl, zero and l > 0, wts[l], wbs[l], wls[l], has_wl, fan_in[l], hbs[l], zero,
                 threads, off, tab, lut, yb, margins[l], heads[l], groups[l], step, clip,
-                in_range[l], lo, hi, bitgen, thresholds[l], sws[l],
+                in_range[l], lo, hi, bitgen, thresholds[l], sws[l], bound,
             )  # fmt: skip
             for q in range(4):
                 ticks[q] += tk[q]

@@ -30,7 +30,10 @@ four kernels per layer and mini-batch, run in one call (:func:`train_layer`):
    ``W != 0`` of that unit rewritten from the new integers in the same pass. The learner holds
    ``W`` in Fortran order (unit-major), so a unit's column is one contiguous row of ``W^T`` and
    units without a selection are never touched; the selected rows are added straight into it in
-   int32 lanes and its packed words rebuilt by :func:`bnnlab.bits._numba.pack_signs64`.
+   the lanes of ``W``'s type and its packed words rebuilt by
+   :func:`bnnlab.bits._numba.pack_signs64`. The learner holds ``W`` as int16 while a bound of
+   ``max |W|`` leaves room for the next step (:func:`headroom`; half the bytes and twice the
+   lanes of int32: the update of 784 x 525 about 30 % faster), else as int32.
 4. The reinforcement (:func:`reinforce_field`, at the end of :func:`train_layer`): numpy's two
    draws (``binomial``, then ``choice`` on Floyd's branch) made from the generator's own
    ``bitgen_t`` by :mod:`bnnlab.learn.local._choice`, and ``W += step sign(W)`` at the positions.
@@ -85,6 +88,8 @@ __all__ = [
     "clip_units",
     "forward_layer",
     "forward_tables",
+    "headroom",
+    "max_abs",
     "reinforce",
     "reinforce_drawn",
     "reinforce_field",
@@ -636,8 +641,9 @@ def _update_units(
         j = cols[q]
         wr = wt[j]
         # each selected sample's ±1/0 input row added straight into the unit's contiguous row of
-        # W^T (integer sums: the order of the samples does not change the result); int32 lanes,
-        # as the sums are stored as int32
+        # W^T (integer sums: the order of the samples does not change the result), in the
+        # lanes of W's own type (int16: 16 per vector op; the caller's bound keeps the sums in
+        # range, headroom)
         for e in range(cnt[j], cnt[j + 1]):
             row = xd[srow[e]]
             d = np.int32(step * sgn[e])
@@ -677,8 +683,9 @@ def update_columns(
 
     Parameters
     ----------
-    wt : int32 (K, N)       the hidden weights unit-major, ``W^T`` (the learner holds ``W`` in
-                            Fortran order and passes ``W.T``: each unit's column contiguous)
+    wt : int16/int32 (K, N) the hidden weights unit-major, ``W^T`` (the learner holds ``W`` in
+                            Fortran order and passes ``W.T``: each unit's column contiguous),
+                            with room for the update in its type (:func:`headroom`)
     wbits : uint64 (ceil(N / 64), K)  unit-major packed ``sign(W)`` (ties +1), rewritten
     xb : uint64 (n, ceil(N / 64))     packed ±1 input rows of the batch
     wlive : uint64 (ceil(N / 64), K)  unit-major packed ``W != 0``, rewritten (``has_wl``)
@@ -761,6 +768,47 @@ def clip_units(wt, cols, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def max_abs(wt):  # pragma: no cover - compiled
+    """``max |W|`` (int64) of the hidden weights ``wt`` (any 2-D integer array, e.g. the
+    unit-major ``W^T``; 0 when empty): per row the largest and the smallest entry in the
+    array's own type (vector max / min), their magnitudes compared in int64."""
+    best = np.int64(0)
+    for j in range(wt.shape[0]):
+        row = wt[j]
+        if row.shape[0] == 0:
+            continue
+        hi = row[0]
+        lo = row[0]
+        for i in range(row.shape[0]):
+            hi = max(hi, row[i])
+            lo = min(lo, row[i])
+        best = max(best, max(np.int64(hi), -np.int64(lo)))
+    return best
+
+
+@njit(cache=True, inline="always")
+def _limit(wt):  # pragma: no cover - compiled
+    """The largest magnitude ``wt``'s integer type holds on both sides (int16 or int32)."""
+    return np.int64(32767) if wt.itemsize == 2 else np.int64(2147483647)
+
+
+@njit(cache=True)
+def headroom(wt, bound, step, rows):  # pragma: no cover - compiled
+    """Whether a mini-batch of ``rows`` samples can train the hidden weights ``wt`` (int16 or
+    int32) in their type: ``bound[0]`` (int64 (1,)) is an upper bound of ``max |W|``, and one
+    step moves an entry by at most ``|step| (rows + 1)`` -- ``|step|`` per wrong sample (a unit
+    is selected at most once per sample, each input is ±1 or 0) and ``|step|`` for the
+    reinforcement; :func:`train_layer` adds that to the bound after each step with an update.
+    Where the bound leaves too little room it is first recomputed exactly (:func:`max_abs`, in
+    place). False: the caller has to widen ``wt`` (``int16 -> int32``) before the step."""
+    need = abs(step) * (rows + 1)
+    if bound[0] + need <= _limit(wt):
+        return True
+    bound[0] = max_abs(wt)
+    return bound[0] + need <= _limit(wt)
+
+
+@njit(cache=True)
 def train_layer(
     xb,
     xl,
@@ -788,6 +836,7 @@ def train_layer(
     bitgen,
     threshold,
     sw,
+    bound,
 ):  # pragma: no cover - compiled
     """One layer of the compiled training step in one call: :func:`forward_tables` (when ``off``
     has rows) or :func:`forward_layer`, :func:`select_errors`, and, if a sample is wrong,
@@ -806,6 +855,8 @@ def train_layer(
     (:func:`~bnnlab.bits._numba.cycle_counter`) spent in the forward, the selection, the update
     and the reinforcement, by which the caller splits the call's wall time among the phases.
     """
+    if bound[0] + abs(step) * (xb.shape[0] + 1) > _limit(wt):
+        raise OverflowError("wt: the step could leave the hidden weights' integer type")
     t0 = cycle_counter()
     if off.shape[0]:
         h, ab, al, s = forward_tables(
@@ -817,6 +868,7 @@ def train_layer(
     correct, wrong, widx, sel = select_errors(s, y, margin, h, heads, gamma, threads)
     t2 = cycle_counter()
     if widx.shape[0]:
+        bound[0] += abs(step) * (widx.shape[0] + 1)  # the update's and the reinforcement's
         cols = update_columns(
             wt, wb, wl, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads, sw
         )

@@ -42,6 +42,10 @@ class LocalBinaryOnDevices(LocalBinaryLearner):
     backend : {"auto", "numba", "numpy"}
     """
 
+    # the hidden states are read back from the devices (any value the device model gives):
+    # int32, never the compiled step's int16 (LocalBinaryLearner._hold_unit_major)
+    _narrow_hidden = False
+
     def __init__(self, config: Any, *, device: Any, seed: Any, backend: str = "auto"):
         from bnnlab.hardware import devices
 

@@ -122,9 +122,17 @@ class LocalBinaryLearner(BinaryLearnerBase):
     ``argmax s_L``. With ``train_head`` the last head's integer state ``G_L`` (``B_L = sign G_L``)
     also learns on the wrong samples: ``G_L[:, y] += step a_L``, ``G_L[:, c*] -= step a_L`` with
     ``c* = argmax_{c != y} s_L`` (a multiclass perceptron on the pre-update activations).
+
+    ``hidden[l]`` holds ``W_l``: int32, except under the compiled step (numba), which holds
+    every layer as int16 in Fortran order while a bound of ``max |W|`` leaves room for the next
+    step in int16, and widens all layers to int32 (the same values) before one could leave it
+    (:func:`._fused.headroom`). ``state_dict`` and checkpoints always carry int32.
     """
 
     config_class = LocalBinaryConfig
+    # the compiled step holds W as int16 while it has room in it (_hold_unit_major); the
+    # device-backed learner writes values read back from its devices and keeps int32
+    _narrow_hidden = True
 
     def __init__(self, config: Any, *, seed: Any, backend: str = "auto", threads: int = 1):
         self.threads = check_int(threads, "threads", minimum=1)
@@ -148,9 +156,38 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def _hold_unit_major(self) -> None:
         """The compiled step keeps ``W`` in Fortran order (unit-major): a unit's column is one
-        contiguous row of ``W^T``, which its update walks (values and shapes are unchanged)."""
-        if self._fused:
-            self.hidden = [np.asfortranarray(w) for w in self.hidden]
+        contiguous row of ``W^T``, which its update walks; and as int16 where every layer's
+        ``max |W|`` leaves room for a step in it (:func:`._fused.headroom`), else as int32
+        (values and shapes are unchanged). int16 halves the bytes the update streams and
+        doubles its lanes; :meth:`_make_room` widens all layers to int32 when one runs out of
+        room (one type for all: the compiled epoch indexes them as one tuple)."""
+        if not self._fused:
+            return
+        from bnnlab.learn.local import _fused
+
+        room = 32767 - abs(self.config.step) * (self.config.batch_size + 1)
+        narrow = self._narrow_hidden and all(_fused.max_abs(w) <= room for w in self.hidden)
+        dtype = np.int16 if narrow else np.int32
+        self.hidden = [np.asfortranarray(w, dtype=dtype) for w in self.hidden]
+
+    def _make_room(self, layer: int, rows: int) -> None:
+        """Make room in layer ``layer``'s hidden weights for a step of ``rows`` samples
+        (:func:`._fused.headroom`, which tightens the bound ``_wbound`` when it is short): if
+        int16 has none, every layer is widened to int32 (the same values); ``OverflowError``
+        where int32 has none either."""
+        from bnnlab.learn.local import _fused
+
+        step, bound = self.config.step, self._wbound[layer : layer + 1]
+        if _fused.headroom(self.hidden[layer].T, bound, step, rows):
+            return
+        if self.hidden[layer].dtype == np.int16:
+            self.hidden = [np.asfortranarray(w, dtype=np.int32) for w in self.hidden]
+            if _fused.headroom(self.hidden[layer].T, bound, step, rows):
+                return
+        raise OverflowError(
+            f"layer {layer}: the hidden weights (max |W| = {int(bound[0])}) could leave the "
+            "int32 range in the next step"
+        )
 
     def _rebuild(self) -> None:
         eng = self.engine
@@ -161,7 +198,8 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self._fused_rebuild()
 
     def _array_state(self) -> dict[str, Any]:
-        d = {f"hidden_{i}": w for i, w in enumerate(self.hidden)}
+        # int32 whatever the compiled step holds (checkpoints and the dense learners use int32)
+        d = {f"hidden_{i}": w.astype(np.int32, copy=False) for i, w in enumerate(self.hidden)}
         d.update({f"head_{i}": g for i, g in enumerate(self.head_state)})
         return d
 
@@ -245,11 +283,18 @@ class LocalBinaryLearner(BinaryLearnerBase):
         self._wlive = [self._live_bits(w) for w in self.hidden]
         self._woff = [self._offsets(l) for l in range(len(self.hidden))]
         self._wsign = [self._signs(l) for l in range(len(self.hidden))]
+        self._wbound = np.array([self._max_abs(l) for l in range(len(self.hidden))], np.int64)
         # whether every entry of W_l is known to be within the clip bounds: the dense step
         # clips all of W after each update; once W has been clipped in full (the first clip
         # since it was set), only the touched units can have left them, and train_layer clips
         # only those -- the same integers without a pass over the whole array
         self._in_range = [False] * len(self.hidden)
+
+    def _max_abs(self, layer: int) -> int:
+        """``max |W|`` of layer ``layer`` (the exact start of its bound, :meth:`_make_room`)."""
+        from bnnlab.learn.local import _fused
+
+        return int(_fused.max_abs(self.hidden[layer].T))
 
     def _tables(self, layer: int) -> Any:
         """The tables of layer ``layer``'s table-lookup forward: the ±1-input nibble tables for
@@ -309,6 +354,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             self._wlive[layer] = self._live_bits(self.hidden[layer])
             self._woff[layer] = self._offsets(layer)
             self._wsign[layer] = self._signs(layer)
+            self._wbound[layer] = self._max_abs(layer)
             self._in_range[layer] = False
         else:
             self._wrep[layer] = rep
@@ -348,23 +394,13 @@ class LocalBinaryLearner(BinaryLearnerBase):
         from bnnlab.bits import _lut  # numba is imported only when the path is taken
         from bnnlab.learn.local import _epoch
 
-        cfg, tm, n_layers = self.config, self.timers, len(self.config.layers)
+        cfg, tm = self.config, self.timers
         n, bs = int(ye.shape[0]), cfg.batch_size
         x = xe[0] if isinstance(xe, tuple) else xe
         perm = self.rng.permutation(n)  # the epoch's first draw, as in the generic loop
         lo, hi = self._clip_bounds()
-        offs = [_NO_OFFSETS if o is None else o for o in self._woff]
-        rest = offs[1] if n_layers > 1 else _NO_OFFSETS  # offs[0] stands for the first layer
-        wls = [_NO_WORDS if wl is None else wl for wl in self._wlive]
         in_range = np.array(self._in_range, dtype=np.bool_)
-        layers = (  # tuples (typed lists would cost ~1 s per process to set up in numba)
-            tuple(w.T for w in self.hidden), tuple(self._wrep), tuple(wls),
-            self._wlive[0] is not None, tuple(self._hbits), tuple(self.heads), offs[0],
-            (rest[:0, :0], *offs[1:]), self._tables(0), self._tables(n_layers - 1),
-            np.array(cfg.fan_in, dtype=np.int64), np.array(self._margins, dtype=np.int64),
-            np.array(cfg.groups, dtype=np.int64),
-            np.array(self._thresholds_now(), dtype=np.int64), in_range, tuple(self._wsign),
-        )  # fmt: skip
+        layers = self._epoch_layers(in_range)
         at, correct = 0, 0
         while at < n:
             t0 = time.perf_counter()
@@ -376,17 +412,40 @@ class LocalBinaryLearner(BinaryLearnerBase):
             tm.split(t0, dict(zip(_PHASES, ticks.tolist(), strict=True)))
             correct += int(ok)
             self._in_range = in_range.tolist()
-            if stop >= 0:  # numpy's choice shuffles a tail: it places the hits, then the batch
-                t0 = time.perf_counter()  # goes on layer by layer
+            if stop < 0:
+                continue
+            yb = ye[perm[at : at + bs]]
+            if left == -2:  # W_stop has no room for the step in int16: the batch goes on layer
+                correct += self._layers_fused(stop, ab, al, yb)  # by layer, which widens it
+                layers = self._epoch_layers(in_range)  # the new arrays
+            else:  # numpy's choice shuffles a tail: it places the hits, then the batch goes on
+                t0 = time.perf_counter()  # layer by layer
                 w = self.hidden[stop]
                 self._apply_reinforcement(w, choice_without_replacement(self.rng, w.size, left))
                 tm.add("reinforcement", t0)
-                correct += self._layers_fused(stop + 1, ab, al, ye[perm[at : at + bs]])
-                in_range[:] = self._in_range
-                at += bs
+                correct += self._layers_fused(stop + 1, ab, al, yb)
+            in_range[:] = self._in_range
+            at += bs
         self.epoch += 1
         self.prev_correct, self.prev_total = correct, n
         return percent(correct, n)
+
+    def _epoch_layers(self, in_range: Any) -> tuple[Any, ...]:
+        """The per-layer arguments of :func:`._epoch.train_epoch` (``in_range`` and the bounds
+        ``_wbound`` are updated in place by it)."""
+        n_layers, cfg = len(self.config.layers), self.config
+        offs = [_NO_OFFSETS if o is None else o for o in self._woff]
+        rest = offs[1] if n_layers > 1 else _NO_OFFSETS  # offs[0] stands for the first layer
+        wls = [_NO_WORDS if wl is None else wl for wl in self._wlive]
+        return (  # tuples (typed lists would cost ~1 s per process to set up in numba)
+            tuple(w.T for w in self.hidden), tuple(self._wrep), tuple(wls),
+            self._wlive[0] is not None, tuple(self._hbits), tuple(self.heads), offs[0],
+            (rest[:0, :0], *offs[1:]), self._tables(0), self._tables(n_layers - 1),
+            np.array(cfg.fan_in, dtype=np.int64), np.array(self._margins, dtype=np.int64),
+            np.array(cfg.groups, dtype=np.int64),
+            np.array(self._thresholds_now(), dtype=np.int64), in_range, tuple(self._wsign),
+            self._wbound,
+        )  # fmt: skip
 
     def _whole_epochs(self) -> bool:
         """Whether :meth:`_train_epoch` runs in one compiled call: the compiled step with the
@@ -420,6 +479,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
         lock = self.rng.bit_generator.lock
         for l in range(first, len(cfg.layers)):
             t0 = time.perf_counter()
+            self._make_room(l, int(y.shape[0]))
             wl, w, off = self._wlive[l], self.hidden[l], self._woff[l]
             bitgen = self._compiled_draws(l)
             with lock:
@@ -430,7 +490,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     _NO_OFFSETS if off is None else off, self._tables(l), _lut.use_lut(), y,
                     self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
                     cfg.clip is not None, self._in_range[l], lo, hi, bitgen, thresholds[l],
-                    self._wsign[l],
+                    self._wsign[l], self._wbound[l : l + 1],
                 )  # fmt: skip
             if l == last:
                 correct = int(ok)
