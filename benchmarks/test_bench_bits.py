@@ -5,7 +5,8 @@ shape it prints the XNOR/popcount GEMM time, its effective binary MAC/s (M * N *
 to ``numpy.matmul`` in float32 of the same ±1 data, and the fraction of this machine's popcount peak
 (measured at run time by ``_peak.popcount_peak``, never hard-coded). The machine is shared and
 noisy: times and ratios are medians of a few rounds, each ratio taken between runs made seconds
-apart (the float32 product and the peak are measured just before every round of the bit kernel);
+apart (the float32 product and the peak are measured just before every round of the bit kernel),
+each side's time in a round the median of 3 back-to-back calls (the steady state);
 the fraction of peak compares the best GEMM round with the best peak run.
 Few rounds keep the whole file to a few minutes on 2 cores.
 """
@@ -44,6 +45,7 @@ GEMM_SHAPES = {
 
 
 _SETTLE_S = 0.3
+_CALLS = 3  # back-to-back calls per side and round (_interleaved)
 
 
 def _header() -> str:
@@ -60,9 +62,18 @@ def _pm1(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=shape)
 
 
-def _interleaved(benchmark, fn, other, rounds: int, *, threads: int | None = None) -> dict:
+def _interleaved(
+    benchmark, fn, other, rounds: int, *, threads: int | None = None, calls: int = _CALLS
+) -> dict:
     """Time ``fn`` with pytest-benchmark; before each of its rounds time ``other`` and (optionally)
-    the popcount peak on ``threads`` threads, so every ratio compares runs seconds apart."""
+    the popcount peak on ``threads`` threads, so every ratio compares runs seconds apart.
+
+    Each side's time in a round is the median of ``calls`` back-to-back calls after a settle
+    pause: the steady state a training loop sees. The first call after the pause also pays for
+    the thread pools' wake-up, cold caches and the clock's ramp (1024 x 1024 x 4096 on 2 threads,
+    this machine, five pauses: the first call 5.9-6.7 ms, the next three 5.0-7.7, most 5.0-6.1;
+    float32's first call up to 2x its next ones). pytest-benchmark's own statistics are of the
+    whole round (``calls`` calls)."""
     t_fn: list[float] = []
     t_other: list[float] = []
     peaks: list[float] = []
@@ -79,17 +90,16 @@ def _interleaved(benchmark, fn, other, rounds: int, *, threads: int | None = Non
             many = popcount_peak(threads, seconds=0.2, repeats=10) if threads > 1 else one
             peaks.append(max(many, threads * one))
         time.sleep(_SETTLE_S)
-        t_other.append(median_seconds(other, repeats=1, warmup=0))
+        t_other.append(median_seconds(other, repeats=calls, warmup=0))
         time.sleep(_SETTLE_S)
 
     def run():
-        t0 = time.perf_counter()
-        fn()
-        t_fn.append(time.perf_counter() - t0)
+        t_fn.append(median_seconds(fn, repeats=calls, warmup=0))
 
     fn()  # warm-up (compilation is cached, this loads it)
     other()
     benchmark.pedantic(run, setup=setup, rounds=rounds, iterations=1)
+    benchmark.extra_info["calls_per_round"] = calls
     t = np.array(t_fn)
     return {
         "fn": float(np.median(t)),
