@@ -301,6 +301,13 @@ def test_reinforcement_at_flat_positions_in_either_layout(zero):
         got = np.asarray(w, order=order).copy(order=order)
         _fused.reinforce(got, pos, 2, zero == "zero", *NO_CLIP)  # the compiled step's version
         np.testing.assert_array_equal(got, expected)
+    for dtype in (np.int32, np.int16):  # the compiled version specialises on the layout
+        for order in ("C", "F", "strided"):
+            base = np.zeros((14, 10), dtype=dtype)
+            got = base[::2, ::2] if order == "strided" else np.zeros((7, 5), dtype, order=order)
+            got[...] = w
+            _fused.reinforce(got, pos, 2, zero == "zero", *NO_CLIP)
+            np.testing.assert_array_equal(got, expected)
     base = np.zeros((14, 10), dtype=np.int32)
     base[::2, ::2] = w  # neither C nor Fortran order: written through the view
     _reinforce_at(base[::2, ::2], pos, 2, zero)
