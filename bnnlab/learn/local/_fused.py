@@ -631,6 +631,14 @@ def select_errors(s, y, margin, h, heads, gamma, threads):  # pragma: no cover -
 
 
 @njit(cache=True, inline="always")
+def _sign_at(vb, lb, b, has_wl):  # pragma: no cover - compiled
+    """``sign(W)`` (int8: -1, 0, +1) of bit ``b`` of the value and live words ``vb``, ``lb``."""
+    v = np.int8((vb >> b) & _ONE)
+    live = np.int8((lb >> b) & _ONE) if has_wl else np.int8(1)
+    return live * (2 * v - 1)
+
+
+@njit(cache=True, inline="always")
 def _update_units(
     wt, wbits, wlive, has_wl, xd, cols, cnt, srow, sgn, step, sw, lo, hi
 ):  # pragma: no cover - compiled
@@ -653,12 +661,18 @@ def _update_units(
             vb, lb = sign_words(wr, wi * 64)
             if sw.shape[0]:  # the flipped signs into the row-major sign(W)
                 flips = (wbits[wi, j] ^ vb) | ((wlive[wi, j] ^ lb) if has_wl else np.uint64(0))
+                # the first two flips of the word written unconditionally: with none left, bit 0
+                # (a position of every word) gets its sign again, which it already has; so only
+                # words of 3 or more flips branch (a loop per word mispredicted its exit at
+                # almost every word: 525 x 525, 3 000 flips, 65 -> 42 µs per update)
+                for _ in range(2):
+                    b = _low_bit(flips) & np.uint64(63)
+                    flips &= flips - _ONE
+                    sw[64 * wi + b, j] = _sign_at(vb, lb, b, has_wl)
                 while flips:
                     b = _low_bit(flips)
                     flips &= flips - _ONE
-                    v = np.int8((vb >> np.uint64(b)) & _ONE)
-                    live = np.int8((lb >> np.uint64(b)) & _ONE) if has_wl else np.int8(1)
-                    sw[64 * wi + b, j] = live * (2 * v - 1)
+                    sw[64 * wi + b, j] = _sign_at(vb, lb, b, has_wl)
             wbits[wi, j] = vb
             if has_wl:
                 wlive[wi, j] = lb
