@@ -664,7 +664,7 @@ def _update_units(
                 # the first two flips of the word written unconditionally: with none left, bit 0
                 # (a position of every word) gets its sign again, which it already has; so only
                 # words of 3 or more flips branch (a loop per word mispredicted its exit at
-                # almost every word: 525 x 525, 3 000 flips, 65 -> 42 µs per update)
+                # almost every word: 525 x 525, 3 000 flips, 65 -> 56 µs per update)
                 for _ in range(2):
                     b = _low_bit(flips) & np.uint64(63)
                     flips &= flips - _ONE
