@@ -145,3 +145,24 @@ def test_the_bound_covers_a_weight_moved_by_every_sample_and_reinforced():
         assert bound == 100 + 2 * 21 and actual in (140, 142), seed
         full += actual == bound
     assert full >= 1
+
+
+def test_a_state_set_from_outside_is_held_again():
+    # an int32 array with a value beyond int16 set into one layer: every layer is widened, and
+    # training goes on as the int32 reference's from the same state
+    cfg = LocalBinaryConfig(70, 4, (15, 9), groups=(5, 3), batch_size=16)
+    x, y = _data(4, 64, 70, 4)
+    model, ref = LocalBinaryLearner(cfg, seed=1), LocalBinaryReference(cfg, seed=1)
+    w = np.array(model.hidden[1], dtype=np.int32)  # C order, int32
+    w[2, 3] = 40000
+    model.hidden[1] = w
+    model.refresh_layer(1)
+    assert all(v.dtype == np.int32 and v.flags.f_contiguous for v in model.hidden)
+    assert model._wbound[1] == 40000
+    ref.load_state_dict(*model.state_dict())
+    model.fit(x, y, epochs=2)
+    ref.fit(x, y, epochs=2)
+    for a, b in zip(model.hidden, ref.hidden, strict=True):
+        assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="layer: expected an integer <= 1"):
+        model.refresh_layer(2)

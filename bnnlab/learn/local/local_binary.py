@@ -347,7 +347,15 @@ class LocalBinaryLearner(BinaryLearnerBase):
 
     def refresh_layer(self, layer: int) -> None:
         """Rebuild layer ``layer``'s forward representation after its ``hidden`` state was
-        changed from outside the step (e.g. read back from devices)."""
+        changed from outside the step (e.g. read back from devices). Under the compiled step
+        the held type and order come first (an array set from outside may be any integer
+        array: every layer is held as int16 where all have room, else as int32)."""
+        layer = check_int(layer, "layer", minimum=0, maximum=len(self.hidden) - 1)
+        if self._fused:
+            held = [w.dtype for w in self.hidden]
+            self._hold_unit_major()
+            if [w.dtype for w in self.hidden] != held:  # retyped: every layer's bound again
+                self._wbound[:] = [self._max_abs(l) for l in range(len(self.hidden))]
         rep = self.engine.weights(self.hidden[layer])
         if self._fused:
             self._wrep[layer] = np.ascontiguousarray((rep[0] if isinstance(rep, tuple) else rep).T)
