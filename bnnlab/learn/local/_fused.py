@@ -86,14 +86,17 @@ from bnnlab.learn.local._choice import binomial, floyd, shuffles_tail
 _numba_cache.install()  # numba's disk cache, safe for processes compiling at once
 
 __all__ = [
+    "INT16_MAX",
     "clip_units",
     "forward_layer",
     "forward_tables",
     "headroom",
     "max_abs",
+    "reach",
     "reinforce",
     "reinforce_drawn",
     "reinforce_field",
+    "room",
     "select_errors",
     "train_layer",
     "update_columns",
@@ -802,26 +805,42 @@ def max_abs(wt):  # pragma: no cover - compiled
     return best
 
 
+INT16_MAX = 32767  # the largest magnitude an int16 holds on both sides
+
+
 @njit(cache=True, inline="always")
 def _limit(wt):  # pragma: no cover - compiled
     """The largest magnitude ``wt``'s integer type holds on both sides (int16 or int32)."""
-    return np.int64(32767) if wt.itemsize == 2 else np.int64(2147483647)
+    return np.int64(INT16_MAX) if wt.itemsize == 2 else np.int64(2147483647)
+
+
+@njit(cache=True, inline="always")
+def reach(step, rows):  # pragma: no cover - compiled
+    """The most one step on ``rows`` samples moves a hidden weight: ``|step| (rows + 1)`` --
+    ``|step|`` per wrong sample (a unit is selected at most once per sample, each input is ±1
+    or 0) and ``|step|`` for the reinforcement."""
+    return abs(step) * (rows + 1)
+
+
+@njit(cache=True)
+def room(bound, step, rows, limit):  # pragma: no cover - compiled
+    """Whether weights of magnitude at most ``bound`` stay within ``±limit`` through a step on
+    ``rows`` samples (:func:`reach`)."""
+    return bound + reach(step, rows) <= limit
 
 
 @njit(cache=True)
 def headroom(wt, bound, step, rows):  # pragma: no cover - compiled
     """Whether a mini-batch of ``rows`` samples can train the hidden weights ``wt`` (int16 or
-    int32) in their type: ``bound[0]`` (int64 (1,)) is an upper bound of ``max |W|``, and one
-    step moves an entry by at most ``|step| (rows + 1)`` -- ``|step|`` per wrong sample (a unit
-    is selected at most once per sample, each input is ±1 or 0) and ``|step|`` for the
-    reinforcement; :func:`train_layer` adds that to the bound after each step with an update.
-    Where the bound leaves too little room it is first recomputed exactly (:func:`max_abs`, in
-    place). False: the caller has to widen ``wt`` (``int16 -> int32``) before the step."""
-    need = abs(step) * (rows + 1)
-    if bound[0] + need <= _limit(wt):
+    int32) in their type (:func:`room`): ``bound[0]`` (int64 (1,)) is an upper bound of
+    ``max |W|``, which :func:`train_layer` raises by :func:`reach` after each step with an
+    update. Where the bound leaves too little room it is first recomputed exactly
+    (:func:`max_abs`, in place). False: the caller has to widen ``wt`` (``int16 -> int32``)
+    before the step."""
+    if room(bound[0], step, rows, _limit(wt)):
         return True
     bound[0] = max_abs(wt)
-    return bound[0] + need <= _limit(wt)
+    return room(bound[0], step, rows, _limit(wt))
 
 
 @njit(cache=True)
@@ -871,7 +890,7 @@ def train_layer(
     (:func:`~bnnlab.bits._numba.cycle_counter`) spent in the forward, the selection, the update
     and the reinforcement, by which the caller splits the call's wall time among the phases.
     """
-    if bound[0] + abs(step) * (xb.shape[0] + 1) > _limit(wt):
+    if not room(bound[0], step, xb.shape[0], _limit(wt)):
         raise OverflowError("wt: the step could leave the hidden weights' integer type")
     t0 = cycle_counter()
     if off.shape[0]:
@@ -884,7 +903,7 @@ def train_layer(
     correct, wrong, widx, sel = select_errors(s, y, margin, h, heads, gamma, threads)
     t2 = cycle_counter()
     if widx.shape[0]:
-        bound[0] += abs(step) * (widx.shape[0] + 1)  # the update's and the reinforcement's
+        bound[0] += reach(step, widx.shape[0])  # the update's and the reinforcement's
         cols = update_columns(
             wt, wb, wl, has_wl, xb, xl, has_xl, widx, sel, heads, y, step, threads, sw
         )

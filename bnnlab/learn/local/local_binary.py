@@ -165,8 +165,11 @@ class LocalBinaryLearner(BinaryLearnerBase):
             return
         from bnnlab.learn.local import _fused
 
-        room = 32767 - abs(self.config.step) * (self.config.batch_size + 1)
-        narrow = self._narrow_hidden and all(_fused.max_abs(w) <= room for w in self.hidden)
+        cfg = self.config
+        narrow = self._narrow_hidden and all(
+            _fused.room(_fused.max_abs(w), cfg.step, cfg.batch_size, _fused.INT16_MAX)
+            for w in self.hidden
+        )
         dtype = np.int16 if narrow else np.int32
         self.hidden = [np.asfortranarray(w, dtype=dtype) for w in self.hidden]
 
