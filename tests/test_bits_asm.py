@@ -50,3 +50,29 @@ def test_avx2_target_without_vpopcntdq_runs_the_table_lookup_tile():
     assert rep["cpu"] == "haswell" and rep["kernel"] == "tmac"
     c = rep["counts"]
     assert c["vpshufb"] == 4 * c["vbroadcasti128"] > 0 and c["vpsadbw"] == c["vpxor"] == 0
+
+
+@pytest.mark.slow
+def test_learner_word_tile_on_avx512_vpopcntdq_counts_with_vpopcntq():
+    # compiled (not run) for Zen 4: the forward's whole-word tile with both operands ternary, 4
+    # rows x 8 units, two 4-word vectors per row: per word 8 entry vectors, each counted twice
+    # (the live mask and the masked XOR) by one ymm vpopcntq, no nibble lookup
+    rep = _asm.report("znver4", "words")
+    c = rep["counts"]
+    assert rep["cpu"] == "znver4" and c["vpopcntq"] == 16 and c["vpshufb"] == c["vpsadbw"] == 0
+    assert rep["loop"][-1].lstrip().startswith("j")
+    assert any("vpopcntq" in ln and "ymm" in ln for ln in rep["loop"])
+
+
+def test_learner_forward_kernel_follows_the_target():
+    from bnnlab.bits import _lut
+
+    isa = _lut.target_isa()
+    want = (
+        _lut.FORWARD_WORDS
+        if isa["avx512vpopcntdq"]
+        else _lut.FORWARD_NIBBLES
+        if isa["avx2"]
+        else _lut.FORWARD_ROWS
+    )
+    assert _lut.forward_kernel() == want

@@ -109,8 +109,10 @@ hb = rng.integers(0, 2**63, size=(4, 1), dtype=np.uint64)
 from bnnlab.bits import _tmac
 for masks in [(False, False), (True, False), (False, True), (True, True)]:
     args = (xb, xl, masks[0], wb, wl, masks[1], 192, hb, True, 1)
-    a, b = _fused.forward_layer(*args, False), _fused.forward_layer(*args, True)
-    ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, b)))
+    a = _fused.forward_layer(*args, _lut.FORWARD_ROWS)
+    for kernel in (_lut.FORWARD_NIBBLES, _lut.FORWARD_WORDS):
+        b = _fused.forward_layer(*args, kernel)
+        ok.append(all(bool(np.array_equal(p, q)) for p, q in zip(a, b)))
     pairs = masks[0]
     off = np.zeros((12, (32 if pairs else 16) * 3), dtype=np.uint8 if pairs else np.uint16)
     _tmac.unit_offsets(wb, wl, masks[1], off, np.arange(11))
@@ -139,7 +141,7 @@ print(json.dumps({"isa": _lut.target_isa(), "kernel": _numba._kernel(None, 4, 2)
     )
     rep = json.loads(out.stdout.strip().splitlines()[-1])
     assert rep["isa"]["avx2"] is False and rep["kernel"] == "ctpop"
-    assert rep["ok"] == [True] * 20
+    assert rep["ok"] == [True] * 24
 
 
 def test_pack_signs64_against_a_bit_loop(rng):

@@ -24,9 +24,15 @@ def unit_major(mask):
     return np.ascontiguousarray(bits.pack(np.ascontiguousarray(mask.T), backend="numpy").T)
 
 
-# the products' kernels: LLVM ctpop, the nibble-lookup tiles (AVX2 targets), the table-lookup
-# tiles (compiled for every target: plain loops without AVX2)
-KERNELS = ["ctpop", "lut", "tables"] if _lut.target_isa()["avx2"] else ["ctpop", "tables"]
+# the products' kernels: LLVM ctpop, the nibble-lookup tiles (AVX2 targets), the whole-word tiles
+# (vpopcntq with AVX-512 VPOPCNTDQ, LLVM's lowering of ctpop elsewhere: run on every target), the
+# table-lookup tiles (compiled for every target: plain loops without AVX2)
+KERNELS = (
+    ["ctpop", "lut", "words", "tables"]
+    if _lut.target_isa()["avx2"]
+    else ["ctpop", "words", "tables"]
+)
+FORWARD = {"ctpop": _lut.FORWARD_ROWS, "lut": _lut.FORWARD_NIBBLES, "words": _lut.FORWARD_WORDS}
 MASKS = [(False, False), (True, False), (False, True), (True, True)]  # (inputs, weights) ternary
 NO_CLIP = (-(2**31), 2**31 - 1)
 
@@ -50,7 +56,7 @@ def forward(kernel, xb, xl, has_xl, wb, wl, has_wl, n_in, hb, zero, threads):
         tabs = _tmac.TABLES_PAIRS if has_xl else _tmac.TABLES_MASKED
         off = table_offsets(wb, wl, has_wl, has_xl)
         return _fused.forward_tables(*args, off, tabs, np.zeros((0, 0), dtype=np.int8))
-    return _fused.forward_layer(*args, kernel == "lut")
+    return _fused.forward_layer(*args, FORWARD[kernel])
 
 
 # (n_in, K, sign(0) = 0, ternary inputs, ternary weights); 2600 inputs: two byte-counter chunks of

@@ -71,6 +71,34 @@ def _tmac_signature():
     )
 
 
+def _words_signature():
+    from numba import types
+
+    u64 = types.Array(types.uint64, 2, "C")
+    return (
+        types.UniTuple(u64, 4),
+        types.UniTuple(u64, 4),
+        types.Array(types.int64, 1, "C"),
+        types.int64,
+        types.Array(types.int32, 2, "C"),
+    )
+
+
+def _words_entry():
+    """The learner's whole-word unit tile with both operands ternary (the layers past the
+    first), one tile at (0, 0): its loop over the words is the one to read."""
+    from numba import njit
+
+    from bnnlab.bits import _lut
+
+    tile = _lut.word_tiles["both"]
+
+    def entry(xs, ws, live, n_in, h):  # pragma: no cover - compiled
+        tile(xs, ws, live, n_in, h, 0, 0)
+
+    return njit(cache=False)(entry)
+
+
 def _innermost_popcount_loop(asm: str, lut: bool) -> list[str]:
     """The single-block loop (label ... jump back to it) with the most popcount instructions:
     of a lookup tile (``lut``: its loop has ``vpshufb`` but no ``vpsadbw``) or of the other."""
@@ -101,16 +129,19 @@ def _innermost_popcount_loop(asm: str, lut: bool) -> list[str]:
 
 def host_report(kernel: str | None = None) -> dict:
     """Compile the tile ``kernel`` (default: the one a 1024 x 1024 product runs on this process's
-    target CPU) and summarise its hot loop."""
+    target CPU; ``"words"``: the learner's whole-word unit tile of :mod:`bnnlab.bits._lut`, which
+    its forward runs with AVX-512 VPOPCNTDQ) and summarise its hot loop."""
     import llvmlite.binding as ll
     from numba import njit
 
     from bnnlab.bits import _numba
 
     kernel = kernel or _numba._kernel(None, 1024, 1024)
-    lut = kernel != "ctpop"
+    lut = kernel not in ("ctpop", "words")
     # the tiles inlined, as the GEMM runs them
-    if kernel == "tmac":
+    if kernel == "words":
+        entry, sig = _words_entry(), _words_signature()
+    elif kernel == "tmac":
         entry, sig = njit(cache=False)(_numba._tmac_dot_serial.py_func), _tmac_signature()
     else:
         entry, sig = njit(cache=False)(_numba._dot_serial.py_func), _signature()

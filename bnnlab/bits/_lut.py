@@ -51,11 +51,17 @@ _numba_cache.install()  # numba's disk cache, safe for processes compiling at on
 
 __all__ = [
     "COLS",
+    "FORWARD_NIBBLES",
+    "FORWARD_ROWS",
+    "FORWARD_WORDS",
     "NO_HALVES",
     "ROWS",
     "TILE_UNITS",
     "TILE_UNITS_BOTH",
     "UNIT_MODES",
+    "forward_kernel",
+    "pad_rows",
+    "pad_units",
     "split",
     "split_rows",
     "split_units",
@@ -63,6 +69,7 @@ __all__ = [
     "tile",
     "units_tiles",
     "use_lut",
+    "word_tiles",
 ]
 
 ROWS, COLS = 4, 2  # the register tile: rows of A x rows of B
@@ -282,10 +289,26 @@ _SPLAT = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
 TILE_UNITS = 8  # units per tile (two 4-unit vectors)
 TILE_UNITS_BOTH = 4  # with both operands ternary: four halves per unit vector fit 16 registers once
 
+# the learner's forward products (:func:`bnnlab.learn.local._fused.forward_layer`): LLVM ``ctpop``
+# row by row, the nibble-lookup unit tiles, or the unit tiles on whole words with ``ctpop``
+FORWARD_ROWS, FORWARD_NIBBLES, FORWARD_WORDS = 0, 1, 2
 
-def tile_units(mode: str) -> int:
-    """Units per tile of ``mode``: :data:`TILE_UNITS`, :data:`TILE_UNITS_BOTH` for ``"both"``."""
-    return TILE_UNITS_BOTH if mode == "both" else TILE_UNITS
+
+def forward_kernel() -> int:
+    """The learner's forward products for the target CPU: :data:`FORWARD_WORDS` with AVX-512
+    VPOPCNTDQ (``vpopcntq`` counts 4 words per op, so the tiles skip the nibble split),
+    :data:`FORWARD_NIBBLES` with AVX2 alone, else :data:`FORWARD_ROWS`."""
+    isa = target_isa()
+    if isa["avx512vpopcntdq"]:
+        return FORWARD_WORDS
+    return FORWARD_NIBBLES if isa["avx2"] else FORWARD_ROWS
+
+
+def tile_units(mode: str, words: bool = False) -> int:
+    """Units per tile of ``mode``: :data:`TILE_UNITS`; for ``"both"`` :data:`TILE_UNITS_BOTH`
+    on nibble halves (their four halves per vector fill AVX2's 16 registers), on whole words
+    :data:`TILE_UNITS` (two counters per entry, inside AVX-512's 32)."""
+    return TILE_UNITS_BOTH if mode == "both" and not words else TILE_UNITS
 
 
 @njit(cache=True)
@@ -302,6 +325,28 @@ def split_units(w):  # pragma: no cover - compiled
     return _halves(w, w.shape[0], (w.shape[1] + 7) // 8 * 8)
 
 
+@njit(cache=True)
+def _padded(a, rows, cols):  # pragma: no cover - compiled
+    """``a`` in a zero array of shape (rows, cols)."""
+    out = np.zeros((rows, cols), dtype=np.uint64)
+    out[: a.shape[0], : a.shape[1]] = a
+    return out
+
+
+@njit(cache=True)
+def pad_rows(x):  # pragma: no cover - compiled
+    """Rows ``x`` (n, W) padded with zero rows to a multiple of 4 (one tile): the whole-word
+    operand of the unit tiles, as :func:`split_rows` gives the halves."""
+    return _padded(x, (x.shape[0] + 3) // 4 * 4, x.shape[1])
+
+
+@njit(cache=True)
+def pad_units(w):  # pragma: no cover - compiled
+    """Unit-major words ``w`` (W, K) with the units padded with zeros to a multiple of 8: the
+    whole-word operand of the unit tiles, as :func:`split_units` gives the halves."""
+    return _padded(w, w.shape[0], (w.shape[1] + 7) // 8 * 8)
+
+
 def _words(t) -> bool:
     """A C-contiguous 2-D uint64 array type (writable or not)."""
     return (
@@ -309,7 +354,7 @@ def _words(t) -> bool:
     )
 
 
-def _units_tile(mode: str):
+def _units_tile(mode: str, words: bool):
     """An intrinsic ``tile(x, w, live, n_in, h, i, j)`` writing the ternary products
     ``h[i + r, j + u] = L - 2 popcount(m & (x_{i+r} ^ w_{j+u}))`` of a tile of 4 rows and
     :func:`tile_units` units (entries beyond ``h``'s shape are not written).
@@ -326,8 +371,15 @@ def _units_tile(mode: str):
     ``"both"`` one counter holds ``popcount(m) - 2 popcount(m & (x ^ w))`` per byte, biased by +8
     (a second table, ``4 - 2 popcount``), widened every 15 words with the bias removed. The
     results are stored as int32 vectors. Without AVX2 the same code uses ``ctpop`` on 4 x i64.
+
+    With ``words`` the tuples hold whole words instead, :func:`pad_rows` and :func:`pad_units`
+    (``(values, values, live, live)``: the second of each pair is not read), and each masked
+    XOR is counted by one ``ctpop`` on 4 x i64 straight into 64-bit counters: one ``vpopcntq``
+    per 4 word pairs with AVX-512 VPOPCNTDQ (+ VL), where the lookup needs two ``vpshufb`` on
+    the halves plus the split. For ``"both"`` a second counter per entry holds ``popcount(m)``.
     """
-    n_vec = tile_units(mode) // 4
+    n_vec = tile_units(mode, words) // 4
+    parts = 1 if words else 2  # the vectors per operand and step: a word, or its two halves
 
     @intrinsic
     def units_tile(typingctx, x, w, live, n_in, h, i, j):
@@ -359,11 +411,11 @@ def _units_tile(mode: str):
             n_live = context.cast(builder, args[3], signature.args[3], types.int64)
             ii = context.cast(builder, args[5], signature.args[5], types.int64)
             jj = context.cast(builder, args[6], signature.args[6], types.int64)
-            words = builder.extract_value(xa[0].shape, 1)
+            n_words = builder.extract_value(xa[0].shape, 1)
             k8 = builder.extract_value(wa[0].shape, 1)
             n_rows = builder.extract_value(ha.shape, 0)
             n_units = builder.extract_value(ha.shape, 1)
-            lut = target_isa()["avx2"]
+            lut = target_isa()["avx2"] and not words
             if lut:
                 pshufb, psadbw = _avx2(builder)
             ctpop = cgutils.get_or_insert_function(
@@ -377,6 +429,8 @@ def _units_tile(mode: str):
             lanes = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc)]
             counts = [cgutils.alloca_once(builder, _I8X32) for _ in range(n_acc)]
             store = counts if lut else lanes
+            # whole words, "both": popcount(m) in its own 64-bit counters
+            lives = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc)]
 
             def count(v):
                 if lut:
@@ -384,13 +438,20 @@ def _units_tile(mode: str):
                     return builder.add(
                         builder.call(pshufb, [_LUT, lo]), builder.call(pshufb, [_LUT, hi])
                     )
+                if words:
+                    return builder.call(ctpop, [v[0]])
                 return builder.add(builder.call(ctpop, [v[0]]), builder.call(ctpop, [v[1]]))
 
             def add(q, v):
                 builder.store(builder.add(builder.load(store[q]), count(v)), store[q])
 
             def add_product(q, m, md):
-                """Counter ``q`` += popcount(m) - 2 popcount(md) (+ 8 per byte with the lookup)."""
+                """Counter ``q`` += popcount(m) - 2 popcount(md) (+ 8 per byte with the lookup);
+                on whole words the two counts go to two counters, subtracted at the end."""
+                if words:
+                    builder.store(builder.add(builder.load(lives[q]), count(m)), lives[q])
+                    add(q, md)
+                    return
                 if lut:
                     look = [builder.bitcast(half, _I8X32) for half in (*m, *md)]
                     value = builder.add(
@@ -419,26 +480,28 @@ def _units_tile(mode: str):
 
             def step(t):
                 base = builder.add(builder.mul(t, k8), jj)
+                # the operand vectors read: values (1 word or 2 halves), then the live mask's
+                used = [q for q in range(4) if q % 2 < parts and (q < 2 or mode != "plain")]
                 wv = [
-                    [vec_at(a, builder.add(base, ir.Constant(_I64, 4 * v))) for a in wa]
+                    {q: vec_at(wa[q], builder.add(base, ir.Constant(_I64, 4 * v))) for q in used}
                     for v in range(n_vec)
                 ]
                 for r in range(TILE_ROWS):
                     row = builder.add(ii, ir.Constant(_I64, r))
-                    at = builder.add(builder.mul(row, words), t)
-                    xv = [splat(builder.load(builder.gep(a.data, [at]))) for a in xa]
+                    at = builder.add(builder.mul(row, n_words), t)
+                    xv = {q: splat(builder.load(builder.gep(xa[q].data, [at]))) for q in used}
                     for v in range(n_vec):
-                        d = [builder.xor(xv[q], wv[v][q]) for q in range(2)]
+                        d = [builder.xor(xv[q], wv[v][q]) for q in range(parts)]
                         if mode == "both":
-                            m = [builder.and_(xv[2 + q], wv[v][2 + q]) for q in range(2)]
+                            m = [builder.and_(xv[2 + q], wv[v][2 + q]) for q in range(parts)]
                         elif mode == "xlive":
-                            m = xv[2:]
+                            m = [xv[2 + q] for q in range(parts)]
                         elif mode == "wlive":
-                            m = wv[v][2:]
+                            m = [wv[v][2 + q] for q in range(parts)]
                         else:
                             m = None
                         if m is not None:
-                            d = [builder.and_(m[q], d[q]) for q in range(2)]
+                            d = [builder.and_(m[q], d[q]) for q in range(parts)]
                         if mode == "both":
                             add_product(r * n_vec + v, m, d)
                         else:
@@ -454,7 +517,7 @@ def _units_tile(mode: str):
                     builder.store(builder.add(builder.load(lane), wide), lane)
 
             chunk = (_CHUNK_BIASED if mode == "both" else _CHUNK) if lut else 1 << 40
-            _chunked(builder, words, chunk, reset, step, widen)
+            _chunked(builder, n_words, chunk, reset, step, widen)
             i32x4 = ir.VectorType(_I32, 4)
             two = ir.Constant(_I64X4, [2] * 4)
             for r in range(TILE_ROWS):
@@ -463,7 +526,9 @@ def _units_tile(mode: str):
                     for v in range(n_vec):
                         col = builder.add(jj, ir.Constant(_I64, 4 * v))
                         acc = builder.load(lanes[r * n_vec + v])
-                        if mode == "both":
+                        if mode == "both" and words:
+                            count_live = builder.load(lives[r * n_vec + v])
+                        elif mode == "both":
                             count_live = None  # the counter is the product itself
                         elif mode == "wlive":
                             count_live = vec_at(la, col)
@@ -504,4 +569,5 @@ def _units_tile(mode: str):
     return units_tile
 
 
-units_tiles = {mode: _units_tile(mode) for mode in UNIT_MODES}
+units_tiles = {mode: _units_tile(mode, False) for mode in UNIT_MODES}  # nibble halves
+word_tiles = {mode: _units_tile(mode, True) for mode in UNIT_MODES}  # whole words

@@ -45,7 +45,7 @@ def train_epoch(
     batch,
     zero,
     threads,
-    lut,
+    kernel,
     step,
     clip,
     lo,
@@ -78,7 +78,7 @@ def train_epoch(
     perm : int64 (n,)             the epoch's permutation;  ``first``, ``end``: the batches'
                                   span in it (``first`` a multiple of ``batch``)
     batch : int                   mini-batch size
-    zero, threads, lut, step, clip, lo, hi, bitgen
+    zero, threads, kernel, step, clip, lo, hi, bitgen
                                   as in ``train_layer`` (``clip``: whether a clip is set)
     wts, wbs, wls, hbs, heads     tuples, per layer: ``W^T`` (unit-major, all int16 or all
                                   int32), the
@@ -126,7 +126,7 @@ def train_epoch(
                 return at, correct, l, -2, xb, xl, ticks
             _, ab, al, _, ok, _, n_wrong, left, tk = train_layer(
                 xb, xl, zero and l > 0, wts[l], wbs[l], wls[l], has_wl, fan_in[l], hbs[l], zero,
-                threads, off, tab, lut, yb, margins[l], heads[l], groups[l], step, clip,
+                threads, off, tab, kernel, yb, margins[l], heads[l], groups[l], step, clip,
                 in_range[l], lo, hi, bitgen, thresholds[l], sws[l], bound,
             )  # fmt: skip
             for q in range(4):

@@ -392,7 +392,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
         )  # fmt: skip
         if self._woff[l] is not None:
             return _fused.forward_tables(*args, self._woff[l], self._tables(l), self._wsign[l])
-        return _fused.forward_layer(*args, _lut.use_lut())
+        return _fused.forward_layer(*args, _lut.forward_kernel())
 
     def _train_epoch(self, xe: Any, ye: Any) -> float:
         """An epoch in compiled calls of up to ``_CHUNK`` mini-batches (:func:`._epoch.
@@ -417,7 +417,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
             t0 = time.perf_counter()
             with self.rng.bit_generator.lock:
                 at, ok, stop, left, ab, al, ticks = _epoch.train_epoch(
-                    x, ye, perm, at, min(n, at + _CHUNK * bs), bs, self._zero, self.threads, _lut.use_lut(), cfg.step,
+                    x, ye, perm, at, min(n, at + _CHUNK * bs), bs, self._zero, self.threads, _lut.forward_kernel(), cfg.step,
                     cfg.clip is not None, lo, hi, self._compiled_draws(0), *layers,
                 )  # fmt: skip
             tm.split(t0, dict(zip(_PHASES, ticks.tolist(), strict=True)))
@@ -498,7 +498,7 @@ class LocalBinaryLearner(BinaryLearnerBase):
                     xb, xl, l > 0 and self._zero, w.T, self._wrep[l],
                     _NO_WORDS if wl is None else wl, wl is not None, cfg.fan_in[l],
                     self._hbits[l], self._zero, self.threads,
-                    _NO_OFFSETS if off is None else off, self._tables(l), _lut.use_lut(), y,
+                    _NO_OFFSETS if off is None else off, self._tables(l), _lut.forward_kernel(), y,
                     self._margins[l], self.heads[l], cfg.groups[l], cfg.step,
                     cfg.clip is not None, self._in_range[l], lo, hi, bitgen, thresholds[l],
                     self._wsign[l], self._wbound[l : l + 1],
