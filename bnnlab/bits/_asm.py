@@ -4,8 +4,8 @@
 ``znver4`` or ``icelake-server`` for AVX-512 VPOPCNTDQ, ``haswell`` for AVX2), which tile the GEMM
 runs there for a 1024 x 1024 product (:func:`bnnlab.bits._numba._kernel`: the AVX2 table-lookup
 tile of :mod:`bnnlab.bits._tmac`, inlined into ``_tmac_dot_serial``; or the AVX2 nibble-lookup
-tile of :mod:`bnnlab.bits._lut` or LLVM's ``ctpop`` in :func:`bnnlab.bits._numba._tile_ctpop`,
-both inlined into ``_dot_serial``), the innermost loop that holds the popcounts, and how many
+tile of :mod:`bnnlab.bits._lut` or LLVM's ``ctpop`` on 8-word vectors in
+:func:`bnnlab.bits._vpop.tile`, both inlined into ``_dot_serial``), the innermost loop that holds the popcounts, and how many
 ``vpopcntq``, ``vpshufb``, ``vpsadbw``, scalar ``popcnt`` and the other vector ops it contains.
 Other CPUs are compiled (never run) in a subprocess with ``NUMBA_CPU_NAME`` set and
 ``NUMBA_CPU_FEATURES`` empty, so the CPU name alone decides the ISA.
