@@ -338,6 +338,26 @@ def test_numba_threaded_paths_match_serial(monkeypatch, rng):
     assert np.array_equal(results[0][3], ref_update(h0, xpm, sparse, 2, -4, 4))
 
 
+@pytest.mark.skipif("numba" not in HOST, reason="numba backend not importable")
+@pytest.mark.parametrize("kernel", ["ctpop", "lut"])
+def test_numba_threads_claim_every_chunk_once(monkeypatch, rng, kernel):
+    """Threaded, 150 rows are 5 claimed chunks of 32 rows (the last 22): every row written once,
+    both stores, whichever thread claims what."""
+    from bnnlab.bits import _numba
+
+    if kernel == "lut" and not _numba._lut.target_isa()["avx2"]:
+        pytest.skip("the nibble-lookup tile needs AVX2")
+    monkeypatch.setattr(_numba, "_PARALLEL_MIN_WORDS", 1)
+    a, b = rng.choice([-1, 1], size=(150, 200)), rng.choice([-1, 1], size=(11, 200))
+    pa, pb = pack(a), pack(b)
+    got = _numba.xnor_gemm(pa, pb, 200, np.full((150, 11), -7, dtype=np.int32), kernel=kernel)
+    assert np.array_equal(got, a @ b.T)
+    signs = _numba.xnor_gemm_sign(
+        pa, pb, 200, np.full(11, 4, dtype=np.int32), np.zeros((150, 1), np.uint64), kernel=kernel
+    )
+    assert np.array_equal(signs, pack(a @ b.T >= 4))
+
+
 @pytest.mark.parametrize("backend", HOST)
 def test_read_only_out_is_refused(backend):
     """A read-only ``out`` is a ValueError naming it (numba used to raise a compiler trace)."""
