@@ -428,6 +428,9 @@ def _rows(a, b, halves, lut, k, out, bits, th, sign, i0, i1, jb):
         j2 = j0 + ((j1 - j0) // 2) * 2
         for i in range(i0, i4, 4):
             for j in range(j0, j2, 2):
+                if not (lut or sign):  # the products stored from the vector
+                    _vpop.tile_dot(a, b, i, j, k, out)
+                    continue
                 if lut:
                     s = _lut.tile(alo, ahi, blo, bhi, i, j)
                 else:

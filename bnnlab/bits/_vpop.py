@@ -26,7 +26,7 @@ from numba.extending import intrinsic
 
 from bnnlab.bits._lut import _words
 
-__all__ = ["LANES", "tile"]
+__all__ = ["LANES", "tile", "tile_dot"]
 
 LANES = 8  # words per vector step
 _ROWS, _COLS = 4, 2
@@ -65,6 +65,58 @@ def _reduce(builder, vectors):
     return level[0]
 
 
+def _sums(context, builder, signature, args):
+    """The 8 entries' popcount sums: ``(vector, tail)``, the vector steps' sums reduced into one
+    ``<8 x i64>`` (lane ``e`` = entry ``e``, r-major) and the scalar sums of the last
+    ``W mod 8`` words per entry (still to be added), and ``W mod 8``."""
+    aa = context.make_array(signature.args[0])(context, builder, args[0])
+    ba = context.make_array(signature.args[1])(context, builder, args[1])
+    ii = context.cast(builder, args[2], signature.args[2], types.int64)
+    jj = context.cast(builder, args[3], signature.args[3], types.int64)
+    width = builder.extract_value(aa.shape, 1)
+    steps = builder.udiv(width, ir.Constant(_I64, LANES))
+    done = builder.mul(steps, ir.Constant(_I64, LANES))
+
+    def row(array, first, offset):
+        start = builder.mul(builder.add(first, ir.Constant(_I64, offset)), width)
+        return builder.gep(array.data, [start])
+
+    a_rows = [row(aa, ii, r) for r in range(_ROWS)]
+    b_rows = [row(ba, jj, c) for c in range(_COLS)]
+    ctpop = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(_V, [_V]), "llvm.ctpop.v8i64"
+    )
+    entries = _ROWS * _COLS
+    acc = [cgutils.alloca_once_value(builder, ir.Constant(_V, [0] * LANES)) for _ in range(entries)]
+    with cgutils.for_range(builder, steps) as loop:
+        at = builder.mul(loop.index, ir.Constant(_I64, LANES))
+
+        def load(ptr):
+            vec = builder.bitcast(builder.gep(ptr, [at]), _V.as_pointer())
+            return builder.load(vec, align=8)
+
+        bv = [load(p) for p in b_rows]
+        for r, p in enumerate(a_rows):
+            av = load(p)
+            for c in range(_COLS):
+                q = acc[r * _COLS + c]
+                count = builder.call(ctpop, [builder.xor(av, bv[c])])
+                builder.store(builder.add(builder.load(q), count), q)
+    tail = [cgutils.alloca_once_value(builder, ir.Constant(_I64, 0)) for _ in range(entries)]
+    pop1 = builder.module.declare_intrinsic("llvm.ctpop", [_I64])
+    one = ir.Constant(_I64, 1)
+    with cgutils.for_range_slice(builder, done, width, one, inc=True) as (t, _):
+        bw = [builder.load(builder.gep(p, [t])) for p in b_rows]
+        for r, p in enumerate(a_rows):
+            aw = builder.load(builder.gep(p, [t]))
+            for c in range(_COLS):
+                q = tail[r * _COLS + c]
+                count = builder.call(pop1, [builder.xor(aw, bw[c])])
+                builder.store(builder.add(builder.load(q), count), q)
+    sums = _reduce(builder, [builder.load(q) for q in acc])
+    return sums, [builder.load(q) for q in tail], builder.sub(width, done)
+
+
 @intrinsic
 def tile(typingctx, a, b, i, j):
     """``popcount(a[i + r] ^ b[j + c])`` for the 4 x 2 tile, as a tuple of 8 int64 (r-major).
@@ -79,56 +131,70 @@ def tile(typingctx, a, b, i, j):
     ret = types.UniTuple(types.int64, _ROWS * _COLS)
 
     def codegen(context, builder, signature, args):
-        aa = context.make_array(signature.args[0])(context, builder, args[0])
-        ba = context.make_array(signature.args[1])(context, builder, args[1])
-        ii = context.cast(builder, args[2], signature.args[2], types.int64)
-        jj = context.cast(builder, args[3], signature.args[3], types.int64)
-        width = builder.extract_value(aa.shape, 1)
-        steps = builder.udiv(width, ir.Constant(_I64, LANES))
-        done = builder.mul(steps, ir.Constant(_I64, LANES))
-
-        def row(array, first, offset):
-            start = builder.mul(builder.add(first, ir.Constant(_I64, offset)), width)
-            return builder.gep(array.data, [start])
-
-        a_rows = [row(aa, ii, r) for r in range(_ROWS)]
-        b_rows = [row(ba, jj, c) for c in range(_COLS)]
-        ctpop = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(_V, [_V]), "llvm.ctpop.v8i64"
-        )
-        acc = [cgutils.alloca_once_value(builder, ir.Constant(_V, [0] * LANES)) for _ in ret]
-        with cgutils.for_range(builder, steps) as loop:
-            at = builder.mul(loop.index, ir.Constant(_I64, LANES))
-
-            def load(ptr):
-                vec = builder.bitcast(builder.gep(ptr, [at]), _V.as_pointer())
-                return builder.load(vec, align=8)
-
-            bv = [load(p) for p in b_rows]
-            for r, p in enumerate(a_rows):
-                av = load(p)
-                for c in range(_COLS):
-                    q = acc[r * _COLS + c]
-                    count = builder.call(ctpop, [builder.xor(av, bv[c])])
-                    builder.store(builder.add(builder.load(q), count), q)
-        tail = [cgutils.alloca_once_value(builder, ir.Constant(_I64, 0)) for _ in ret]
-        pop1 = builder.module.declare_intrinsic("llvm.ctpop", [_I64])
-        with cgutils.for_range_slice(builder, done, width, ir.Constant(_I64, 1), inc=True) as (
-            t,
-            _,
-        ):
-            bw = [builder.load(builder.gep(p, [t])) for p in b_rows]
-            for r, p in enumerate(a_rows):
-                aw = builder.load(builder.gep(p, [t]))
-                for c in range(_COLS):
-                    q = tail[r * _COLS + c]
-                    count = builder.call(pop1, [builder.xor(aw, bw[c])])
-                    builder.store(builder.add(builder.load(q), count), q)
-        sums = _reduce(builder, [builder.load(q) for q in acc])
+        sums, tail, _ = _sums(context, builder, signature, args)
         out = [
-            builder.add(builder.extract_element(sums, ir.Constant(_I32, e)), builder.load(tail[e]))
+            builder.add(builder.extract_element(sums, ir.Constant(_I32, e)), tail[e])
             for e in range(len(ret))
         ]
         return context.make_tuple(builder, ret, out)
 
     return ret(a, b, i, j), codegen
+
+
+@intrinsic
+def tile_dot(typingctx, a, b, i, j, k, out):
+    """:func:`tile` stored as the ±1 products: ``out[i + r, j + c] = k - 2 popcount(...)``.
+
+    ``out`` is an int32 (M, N) array; in C order the two columns of a row are one 8-byte store,
+    so the 8 results leave the vector by one subtraction, one narrowing and 4 stores (extracting
+    8 lanes and storing them one by one cost about as much as 2 of the tile's 8 vector steps at
+    K = 4096). The scalar tail of ``W mod 8`` words is added only where there is one.
+    """
+    if not (_words(a) and _words(b)):
+        return None
+    if not all(isinstance(v, types.Integer) for v in (i, j, k)):
+        return None
+    if not (isinstance(out, types.Array) and out.dtype == types.int32 and out.ndim == 2):
+        return None
+
+    def codegen(context, builder, signature, args):
+        sums, tail, rem = _sums(context, builder, signature, args)
+        total = cgutils.alloca_once_value(builder, sums)
+        with builder.if_then(builder.icmp_unsigned("!=", rem, ir.Constant(_I64, 0))):
+            vec = ir.Constant(_V, [0] * LANES)
+            for e, v in enumerate(tail):
+                vec = builder.insert_element(vec, v, ir.Constant(_I32, e))
+            builder.store(builder.add(builder.load(total), vec), total)
+        kk = context.cast(builder, args[4], signature.args[4], types.int64)
+        kv = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(_V, [0] * LANES), kk, ir.Constant(_I32, 0)),
+            ir.Constant(_V, [0] * LANES),
+            ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES),
+        )
+        two = ir.Constant(_V, [2] * LANES)
+        vals = builder.trunc(
+            builder.sub(kv, builder.mul(two, builder.load(total))), ir.VectorType(_I32, LANES)
+        )
+        oa = context.make_array(signature.args[5])(context, builder, args[5])
+        ii = context.cast(builder, args[2], signature.args[2], types.int64)
+        jj = context.cast(builder, args[3], signature.args[3], types.int64)
+        contiguous = signature.args[5].layout == "C"
+        pairs = builder.bitcast(vals, ir.VectorType(_I64, LANES // 2))
+        for r in range(_ROWS):
+            row = builder.add(ii, ir.Constant(_I64, r))
+            if contiguous:  # columns j, j + 1 of the row: one 8-byte store
+                at = builder.add(builder.mul(row, builder.extract_value(oa.shape, 1)), jj)
+                ptr = builder.bitcast(builder.gep(oa.data, [at]), _I64.as_pointer())
+                builder.store(builder.extract_element(pairs, ir.Constant(_I32, r)), ptr, align=4)
+                continue
+            for c in range(_COLS):
+                col = builder.add(jj, ir.Constant(_I64, c))
+                ptr = cgutils.get_item_pointer2(
+                    context, builder, oa.data, cgutils.unpack_tuple(builder, oa.shape, 2),
+                    cgutils.unpack_tuple(builder, oa.strides, 2), signature.args[5].layout,
+                    [row, col],
+                )  # fmt: skip
+                builder.store(builder.extract_element(vals, ir.Constant(_I32, r * 2 + c)), ptr)
+        return context.get_dummy_value()
+
+    return types.none(a, b, i, j, k, out), codegen
