@@ -55,13 +55,13 @@ def test_avx2_target_without_vpopcntdq_runs_the_table_lookup_tile():
 @pytest.mark.slow
 def test_learner_word_tile_on_avx512_vpopcntdq_counts_with_vpopcntq():
     # compiled (not run) for Zen 4: the forward's whole-word tile with both operands ternary, 4
-    # rows x 8 units, two 4-word vectors per row: per word 8 entry vectors, each counted twice
-    # (the live mask and the masked XOR) by one ymm vpopcntq, no nibble lookup
+    # rows x 16 units, two 8-unit vectors per row: per word 8 entry vectors, each counted twice
+    # (the live mask and the masked XOR) by one zmm vpopcntq, no nibble lookup
     rep = _asm.report("znver4", "words")
     c = rep["counts"]
     assert rep["cpu"] == "znver4" and c["vpopcntq"] == 16 and c["vpshufb"] == c["vpsadbw"] == 0
     assert rep["loop"][-1].lstrip().startswith("j")
-    assert any("vpopcntq" in ln and "ymm" in ln for ln in rep["loop"])
+    assert any("vpopcntq" in ln and "zmm" in ln for ln in rep["loop"])
 
 
 def test_learner_forward_kernel_follows_the_target():

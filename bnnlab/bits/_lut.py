@@ -58,6 +58,7 @@ __all__ = [
     "ROWS",
     "TILE_UNITS",
     "TILE_UNITS_BOTH",
+    "TILE_UNITS_WORDS",
     "UNIT_MODES",
     "forward_kernel",
     "pad_rows",
@@ -283,11 +284,11 @@ def tile(typingctx, alo, ahi, blo, bhi, i, j):
 # -- the same lookup on unit-major words: the local-binary forward products -----------------------
 UNIT_MODES = ("plain", "wlive", "xlive", "both")
 TILE_ROWS = 4  # rows of x per tile
-_SPLAT = ir.Constant(ir.VectorType(_I32, 4), [0] * 4)
 
 
 TILE_UNITS = 8  # units per tile (two 4-unit vectors)
 TILE_UNITS_BOTH = 4  # with both operands ternary: four halves per unit vector fit 16 registers once
+TILE_UNITS_WORDS = 16  # on whole words: two 8-unit vectors (zmm), both modes
 
 # the learner's forward products (:func:`bnnlab.learn.local._fused.forward_layer`): LLVM ``ctpop``
 # row by row, the nibble-lookup unit tiles, or the unit tiles on whole words with ``ctpop``
@@ -305,10 +306,13 @@ def forward_kernel() -> int:
 
 
 def tile_units(mode: str, words: bool = False) -> int:
-    """Units per tile of ``mode``: :data:`TILE_UNITS`; for ``"both"`` :data:`TILE_UNITS_BOTH`
-    on nibble halves (their four halves per vector fill AVX2's 16 registers), on whole words
-    :data:`TILE_UNITS` (two counters per entry, inside AVX-512's 32)."""
-    return TILE_UNITS_BOTH if mode == "both" and not words else TILE_UNITS
+    """Units per tile of ``mode``: on nibble halves :data:`TILE_UNITS`, for ``"both"``
+    :data:`TILE_UNITS_BOTH` (their four halves per vector fill AVX2's 16 registers); on whole
+    words :data:`TILE_UNITS_WORDS` in every mode (two 8-unit vectors per row, two counters per
+    entry for ``"both"``: 16 of AVX-512's 32 registers)."""
+    if words:
+        return TILE_UNITS_WORDS
+    return TILE_UNITS_BOTH if mode == "both" else TILE_UNITS
 
 
 @njit(cache=True)
@@ -342,9 +346,12 @@ def pad_rows(x):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def pad_units(w):  # pragma: no cover - compiled
-    """Unit-major words ``w`` (W, K) with the units padded with zeros to a multiple of 8: the
-    whole-word operand of the unit tiles, as :func:`split_units` gives the halves."""
-    return _padded(w, w.shape[0], (w.shape[1] + 7) // 8 * 8)
+    """Unit-major words ``w`` (W, K) with the units padded with zeros to a multiple of
+    :data:`TILE_UNITS_WORDS`: the whole-word operand of the unit tiles, as :func:`split_units`
+    gives the halves."""
+    return _padded(
+        w, w.shape[0], (w.shape[1] + TILE_UNITS_WORDS - 1) // TILE_UNITS_WORDS * TILE_UNITS_WORDS
+    )
 
 
 def _words(t) -> bool:
@@ -373,12 +380,15 @@ def _units_tile(mode: str, words: bool):
     results are stored as int32 vectors. Without AVX2 the same code uses ``ctpop`` on 4 x i64.
 
     With ``words`` the tuples hold whole words instead, :func:`pad_rows` and :func:`pad_units`
-    (``(values, values, live, live)``: the second of each pair is not read), and each masked
-    XOR is counted by one ``ctpop`` on 4 x i64 straight into 64-bit counters: one ``vpopcntq``
-    per 4 word pairs with AVX-512 VPOPCNTDQ (+ VL), where the lookup needs two ``vpshufb`` on
-    the halves plus the split. For ``"both"`` a second counter per entry holds ``popcount(m)``.
+    (``(values, values, live, live)``: the second of each pair is not read), the vectors hold 8
+    units (4 rows x 16 units per tile), and each masked XOR is counted by one ``ctpop`` on
+    8 x i64 straight into 64-bit counters: one ``vpopcntq`` on ``zmm`` per 8 word pairs with
+    AVX-512 VPOPCNTDQ, where the lookup needs two ``vpshufb`` per 4 on the halves plus the
+    split. For ``"both"`` a second counter per entry holds ``popcount(m)``.
     """
-    n_vec = tile_units(mode, words) // 4
+    width = 8 if words else 4  # units per vector: zmm on whole words, ymm on the halves
+    n_vec = tile_units(mode, words) // width
+    vec = ir.VectorType(_I64, width)
     parts = 1 if words else 2  # the vectors per operand and step: a word, or its two halves
 
     @intrinsic
@@ -419,9 +429,9 @@ def _units_tile(mode: str, words: bool):
             if lut:
                 pshufb, psadbw = _avx2(builder)
             ctpop = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(_I64X4, [_I64X4]), "llvm.ctpop.v4i64"
+                builder.module, ir.FunctionType(vec, [vec]), f"llvm.ctpop.v{width}i64"
             )
-            zero4 = ir.Constant(_I64X4, [0] * 4)
+            zero4 = ir.Constant(vec, [0] * width)
             zero8 = ir.Constant(_I8X32, [0] * 32)
             # counters [row][vector]: popcount(m & (x ^ w)); for "both" directly the product
             # popcount(m) - 2 popcount(m & (x ^ w)), per byte biased by +8 into [0, 16]
@@ -462,16 +472,18 @@ def _units_tile(mode: str, words: bool):
                     )  # fmt: skip
                 else:
                     value = builder.sub(
-                        count(m), builder.mul(ir.Constant(_I64X4, [2] * 4), count(md))
+                        count(m), builder.mul(ir.Constant(vec, [2] * width), count(md))
                     )
                 builder.store(builder.add(builder.load(store[q]), value), store[q])
 
             def splat(value):
                 v = builder.insert_element(zero4, value, ir.Constant(_I32, 0))
-                return builder.shuffle_vector(v, zero4, _SPLAT)
+                return builder.shuffle_vector(
+                    v, zero4, ir.Constant(ir.VectorType(_I32, width), [0] * width)
+                )
 
             def vec_at(array, offset):
-                ptr = builder.bitcast(builder.gep(array.data, [offset]), _I64X4.as_pointer())
+                ptr = builder.bitcast(builder.gep(array.data, [offset]), vec.as_pointer())
                 return builder.load(ptr, align=8)
 
             def reset():
@@ -483,7 +495,10 @@ def _units_tile(mode: str, words: bool):
                 # the operand vectors read: values (1 word or 2 halves), then the live mask's
                 used = [q for q in range(4) if q % 2 < parts and (q < 2 or mode != "plain")]
                 wv = [
-                    {q: vec_at(wa[q], builder.add(base, ir.Constant(_I64, 4 * v))) for q in used}
+                    {
+                        q: vec_at(wa[q], builder.add(base, ir.Constant(_I64, width * v)))
+                        for q in used
+                    }
                     for v in range(n_vec)
                 ]
                 for r in range(TILE_ROWS):
@@ -518,13 +533,13 @@ def _units_tile(mode: str, words: bool):
 
             chunk = (_CHUNK_BIASED if mode == "both" else _CHUNK) if lut else 1 << 40
             _chunked(builder, n_words, chunk, reset, step, widen)
-            i32x4 = ir.VectorType(_I32, 4)
-            two = ir.Constant(_I64X4, [2] * 4)
+            i32x4 = ir.VectorType(_I32, width)
+            two = ir.Constant(vec, [2] * width)
             for r in range(TILE_ROWS):
                 row = builder.add(ii, ir.Constant(_I64, r))
                 with builder.if_then(builder.icmp_signed("<", row, n_rows)):
                     for v in range(n_vec):
-                        col = builder.add(jj, ir.Constant(_I64, 4 * v))
+                        col = builder.add(jj, ir.Constant(_I64, width * v))
                         acc = builder.load(lanes[r * n_vec + v])
                         if mode == "both" and words:
                             count_live = builder.load(lives[r * n_vec + v])
@@ -544,7 +559,7 @@ def _units_tile(mode: str, words: bool):
                         out = builder.trunc(value, i32x4)
                         offset = builder.add(builder.mul(row, n_units), col)
                         inside = builder.icmp_signed(
-                            "<=", builder.add(col, ir.Constant(_I64, 4)), n_units
+                            "<=", builder.add(col, ir.Constant(_I64, width)), n_units
                         )
                         with builder.if_else(inside) as (whole, edge):
                             with whole:
@@ -553,7 +568,7 @@ def _units_tile(mode: str, words: bool):
                                 )
                                 builder.store(out, ptr, align=4)
                             with edge:
-                                for u in range(4):
+                                for u in range(width):
                                     cu = builder.add(col, ir.Constant(_I64, u))
                                     with builder.if_then(builder.icmp_signed("<", cu, n_units)):
                                         ptr = builder.gep(

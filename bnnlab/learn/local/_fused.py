@@ -18,9 +18,10 @@ four kernels per layer and mini-batch, run in one call (:func:`train_layer`):
    the packed words; the deeper layers' ternary inputs by the ±1 nibbles, their few zeros
    corrected by a row-major ``sign(W)`` that the update keeps in step); :func:`forward_layer`
    has the nibble-lookup tiles of
-   :mod:`bnnlab.bits._lut` (4 rows x 8 units), its tiles on whole words (the same 4 x 8, one
-   ``vpopcntq`` per 4 word pairs: what runs with AVX-512 VPOPCNTDQ, 784 x 525 198 -> 105 us and
-   525 x 525 169 -> 123 us per batch of 100 against ``ctpop`` row by row on a Zen 4) and LLVM
+   :mod:`bnnlab.bits._lut` (4 rows x 8 units), its tiles on whole words (4 x 16, one
+   ``vpopcntq`` on ``zmm`` per 8 word pairs: what runs with AVX-512 VPOPCNTDQ, 784 x 525
+   about 160 -> 85 us and 525 x 525 130 -> 80-90 us per batch of 100 against ``ctpop`` row by
+   row on a Zen 4) and LLVM
    ``ctpop`` row by row. The signs of 64 units
    are packed by one vector compare (:func:`bnnlab.bits._numba.pack_signs64`).
 2. :func:`select_errors` -- per sample: ``pred = argmax s`` (ties to the lowest class),
@@ -71,6 +72,7 @@ from bnnlab.bits._lut import (
     NO_HALVES,
     TILE_UNITS,
     TILE_UNITS_BOTH,
+    TILE_UNITS_WORDS,
     pad_rows,
     pad_units,
     split_rows,
@@ -208,7 +210,8 @@ def _rows_tiles(xs, ws, words, has_xl, has_wl, n_in, wlive, xlive, h, i0):
     on whole words (``words``; ``xs``/``ws`` the padded words) or by the AVX2 nibble lookup
     (``xs``/``ws`` the nibble halves); rows past ``h`` are skipped."""
     both = has_xl and has_wl
-    for j in range(0, h.shape[1], TILE_UNITS_BOTH if both and not words else TILE_UNITS):
+    per = TILE_UNITS_WORDS if words else TILE_UNITS_BOTH if both else TILE_UNITS
+    for j in range(0, h.shape[1], per):
         if both and words:
             _words_both(xs, ws, wlive, n_in, h, i0, j)
         elif both:
@@ -254,13 +257,13 @@ def _row_tail(h, ab, al, s, hb, zero, i):
 def _outputs(n, k, wl, count_live, hb):  # pragma: no cover - compiled
     """The forward's outputs for ``n`` rows of ``k`` units (``h``, activation bits and live
     mask, head scores), and the live weights per unit of ``wl`` (the same for every row; counted
-    when ``count_live``), padded to a multiple of 8 for the lookup tiles' vector loads."""
+    when ``count_live``), padded to a multiple of 16 for the unit tiles' vector loads."""
     kw = hb.shape[1]
     h = np.empty((n, k), dtype=np.int32)
     ab = np.zeros((n, kw), dtype=np.uint64)
     al = np.zeros((n, kw), dtype=np.uint64)
     s = np.empty((n, hb.shape[0]), dtype=np.int32)
-    wlive = np.zeros((k + 7) // 8 * 8, dtype=np.int64)
+    wlive = np.zeros((k + 15) // 16 * 16, dtype=np.int64)
     if count_live:
         for t in range(wl.shape[0]):
             wrow = wl[t]
@@ -331,7 +334,7 @@ def forward_layer(
                                         :mod:`bnnlab.bits._lut` (4 rows x 8 units, 4 x 4 when
                                         both operands are ternary; the operands split into
                                         nibble halves here), ``FORWARD_WORDS`` by its tiles on
-                                        whole words (4 x 8, ``ctpop`` on 4 words: ``vpopcntq``
+                                        whole words (4 x 16, ``ctpop`` on 8 words: ``vpopcntq``
                                         with AVX-512 VPOPCNTDQ; the operands padded here),
                                         ``FORWARD_ROWS`` by LLVM ``ctpop`` row by row; the
                                         same integers every way
