@@ -297,7 +297,7 @@ FORWARD_ROWS, FORWARD_NIBBLES, FORWARD_WORDS = 0, 1, 2
 
 def forward_kernel() -> int:
     """The learner's forward products for the target CPU: :data:`FORWARD_WORDS` with AVX-512
-    VPOPCNTDQ (``vpopcntq`` counts 4 words per op, so the tiles skip the nibble split),
+    VPOPCNTDQ (``vpopcntq`` counts whole words, so the tiles skip the nibble split),
     :data:`FORWARD_NIBBLES` with AVX2 alone, else :data:`FORWARD_ROWS`."""
     isa = target_isa()
     if isa["avx512vpopcntdq"]:
