@@ -440,7 +440,8 @@ def _units_tile(mode: str, words: bool):
             counts = [cgutils.alloca_once(builder, _I8X32) for _ in range(n_acc)]
             store = counts if lut else lanes
             # whole words, "both": popcount(m) in its own 64-bit counters
-            lives = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc)]
+            both_words = words and mode == "both"
+            lives = [cgutils.alloca_once_value(builder, zero4) for _ in range(n_acc * both_words)]
 
             def count(v):
                 if lut:

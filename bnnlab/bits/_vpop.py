@@ -66,9 +66,9 @@ def _reduce(builder, vectors):
 
 
 def _sums(context, builder, signature, args):
-    """The 8 entries' popcount sums: ``(vector, tail)``, the vector steps' sums reduced into one
-    ``<8 x i64>`` (lane ``e`` = entry ``e``, r-major) and the scalar sums of the last
-    ``W mod 8`` words per entry (still to be added), and ``W mod 8``."""
+    """The 8 entries' popcount sums as ``(vector, tail, rem)``: the vector steps' sums reduced
+    into one ``<8 x i64>`` (lane ``e`` = entry ``e``, r-major), the scalar sums of the last
+    ``rem = W mod 8`` words per entry (still to be added), and ``rem``."""
     aa = context.make_array(signature.args[0])(context, builder, args[0])
     ba = context.make_array(signature.args[1])(context, builder, args[1])
     ii = context.cast(builder, args[2], signature.args[2], types.int64)
@@ -83,36 +83,34 @@ def _sums(context, builder, signature, args):
 
     a_rows = [row(aa, ii, r) for r in range(_ROWS)]
     b_rows = [row(ba, jj, c) for c in range(_COLS)]
-    ctpop = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(_V, [_V]), "llvm.ctpop.v8i64"
-    )
-    entries = _ROWS * _COLS
-    acc = [cgutils.alloca_once_value(builder, ir.Constant(_V, [0] * LANES)) for _ in range(entries)]
-    with cgutils.for_range(builder, steps) as loop:
-        at = builder.mul(loop.index, ir.Constant(_I64, LANES))
 
-        def load(ptr):
-            vec = builder.bitcast(builder.gep(ptr, [at]), _V.as_pointer())
-            return builder.load(vec, align=8)
-
+    def accumulate(load, counters, ctpop):
+        """counters[r, c] += ctpop(A row r ^ B row c), the operands read by ``load``."""
         bv = [load(p) for p in b_rows]
         for r, p in enumerate(a_rows):
             av = load(p)
             for c in range(_COLS):
-                q = acc[r * _COLS + c]
+                q = counters[r * _COLS + c]
                 count = builder.call(ctpop, [builder.xor(av, bv[c])])
                 builder.store(builder.add(builder.load(q), count), q)
+
+    entries = _ROWS * _COLS
+    acc = [cgutils.alloca_once_value(builder, ir.Constant(_V, [0] * LANES)) for _ in range(entries)]
+    ctpop = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(_V, [_V]), "llvm.ctpop.v8i64"
+    )
+    with cgutils.for_range(builder, steps) as loop:
+        at = builder.mul(loop.index, ir.Constant(_I64, LANES))
+
+        def vector(ptr):
+            return builder.load(builder.bitcast(builder.gep(ptr, [at]), _V.as_pointer()), align=8)
+
+        accumulate(vector, acc, ctpop)
     tail = [cgutils.alloca_once_value(builder, ir.Constant(_I64, 0)) for _ in range(entries)]
     pop1 = builder.module.declare_intrinsic("llvm.ctpop", [_I64])
     one = ir.Constant(_I64, 1)
     with cgutils.for_range_slice(builder, done, width, one, inc=True) as (t, _):
-        bw = [builder.load(builder.gep(p, [t])) for p in b_rows]
-        for r, p in enumerate(a_rows):
-            aw = builder.load(builder.gep(p, [t]))
-            for c in range(_COLS):
-                q = tail[r * _COLS + c]
-                count = builder.call(pop1, [builder.xor(aw, bw[c])])
-                builder.store(builder.add(builder.load(q), count), q)
+        accumulate(lambda ptr: builder.load(builder.gep(ptr, [t])), tail, pop1)
     sums = _reduce(builder, [builder.load(q) for q in acc])
     return sums, [builder.load(q) for q in tail], builder.sub(width, done)
 
